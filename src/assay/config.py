@@ -1,0 +1,106 @@
+"""Settings: every knob is an `ASSAY_*` environment variable (or a line in `.env`).
+
+Every default works on a laptop with nothing else installed: SQLite in the data
+dir, local worker processes, the built-in generation engine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one Assay process."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSAY_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".assay")
+    database_url: str | None = None
+    secret_key: str | None = None
+    admin_password: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = 5 * 1024 * 1024
+    access_token_minutes: int = 12 * 60
+    public_metrics: bool = True
+    log_level: str = "INFO"
+
+    # Login throttling: this many failures inside the window lock the user/address out.
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+
+    # Execution
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    max_attempts: int = 2
+    lease_seconds: float = 30.0
+    reconcile_seconds: float = 5.0
+    heartbeat_seconds: float = 2.0
+    batch_size: int = 200
+    sandbox: Literal["auto", "bwrap", "process"] = "auto"
+    test_timeout_seconds: float = 60.0
+    job_timeout_seconds: float = 900.0
+    memory_limit_mb: int = 2048
+    file_size_limit_mb: int = 256
+    max_processes: int = 256
+    output_limit_bytes: int = 64 * 1024
+    env_cache_dir: Path | None = None
+
+    # Scale-out
+    executor: Literal["local", "celery"] = "local"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str | None = None
+
+    # Generation
+    llm_provider: Literal["openai", "anthropic"] = "openai"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = Field(default=None, repr=False)
+    llm_timeout_seconds: float = 60.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'assay.db').resolve()}"
+
+    @property
+    def envs_dir(self) -> Path:
+        return (self.env_cache_dir or self.data_dir / "envs").resolve()
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return (self.data_dir / "workspaces").resolve()
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return (self.data_dir / "snapshots").resolve()
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The JWT signing key: configured, or generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_data_dir()
+        path = self.data_dir / "secret-key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings` and pass them in."""
+    return Settings()
