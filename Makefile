@@ -1,0 +1,58 @@
+# Two commands: `make run` starts Assay, `make test` checks all of it.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+DASHBOARD_STAMP := src/assay/static/dashboard/index.html
+
+.PHONY: run test lint typecheck pytest dashboard system-deps clean bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip uv
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python -q -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python -q -e '.[dev]'
+	touch $@ $(STAMP)
+
+# The dashboard is built when its sources exist and npm is available.
+dashboard:
+	@if [ -f dashboard/package.json ]; then \
+		if command -v npm >/dev/null; then \
+			cd dashboard && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
+		else echo "npm not found: serving the API without the dashboard"; fi; \
+	fi
+
+# bubblewrap gives the sandbox its own network and a read-only system (optional).
+system-deps:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null)) ; } || \
+		echo "bubblewrap not installed: tests run with process isolation only"
+
+run: $(STAMP) system-deps dashboard
+	$(BIN)/assay migrate
+	$(BIN)/assay serve
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+pytest: $(DEV_STAMP) system-deps dashboard
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .assay .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,127 @@
+"""The application factory: one FastAPI app per server process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from assay import __version__
+from assay.api.body_limit import BodyLimitMiddleware
+from assay.api.context import AppContext
+from assay.api.routes import (
+    auth,
+    environments,
+    execution,
+    health,
+    metrics,
+    projects,
+    tests,
+    tokens,
+    users,
+    ws,
+)
+from assay.config import Settings, get_settings
+from assay.db.engine import Database
+from assay.db.migrate import upgrade
+from assay.events.bus import EventBus
+from assay.events.store import install_publisher
+from assay.security.throttle import LoginThrottle
+from assay.services.users import bootstrap_admin
+
+log = logging.getLogger("assay.server")
+
+STATIC = Path(__file__).resolve().parent.parent / "static" / "dashboard"
+
+PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Assay</title></head>
+<body style="font-family: system-ui; max-width: 40em; margin: 4em auto">
+<h1>Assay</h1><p>The server is running. The dashboard is not built in this install.</p>
+<p>Explore and try the API at <a href="/docs">/docs</a>.</p></body></html>"""
+
+
+def build_context(settings: Settings) -> AppContext:
+    settings.ensure_data_dir()
+    db = Database(settings.resolved_database_url)
+    bus = EventBus()
+    install_publisher(db.sessionmaker, bus)
+    return AppContext(
+        settings=settings, db=db, bus=bus,
+        throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
+    )
+
+
+def prepare_database(ctx: AppContext) -> None:
+    """Migrate to head and create the first admin: what every start needs, idempotently."""
+    upgrade(ctx.settings.resolved_database_url)
+    with ctx.db.session() as session:
+        bootstrap_admin(session, ctx.settings.data_dir, ctx.settings.admin_password)
+
+
+def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.bus.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(prepare_database, ctx)
+        settings.resolved_secret_key()
+        if orchestrator:
+            from assay.orchestrator.factory import make_supervisor
+
+            ctx.supervisor = make_supervisor(ctx)
+            ctx.bus.add_listener(ctx.supervisor.on_event)
+            await ctx.supervisor.start()
+        try:
+            yield
+        finally:
+            if ctx.supervisor is not None:
+                await ctx.supervisor.stop()
+            ctx.db.dispose()
+
+    app = FastAPI(
+        title="Assay",
+        version=__version__,
+        description="A self-hosted test platform for Python projects.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+            allow_methods=["*"], allow_headers=["*"],
+        )
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (health, auth, users, tokens, projects, tests, execution, metrics,
+                   environments, ws):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(metrics.prometheus)
+    _mount_dashboard(app)
+    return app
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """Serve the built dashboard at `/`, with client-side routes falling back to index."""
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def dashboard(path: str) -> Response:
+        if path.startswith(("api/", "docs", "openapi.json", "redoc")):
+            return Response(status_code=404, content='{"detail":"Not Found"}',
+                            media_type="application/json")
+        index = STATIC / "index.html"
+        if not index.exists():
+            return HTMLResponse(PLACEHOLDER)
+        if path:
+            candidate = (STATIC / path).resolve()
+            if candidate.is_file() and STATIC.resolve() in candidate.parents:
+                return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,102 @@
+"""FastAPI dependencies: the database session, the caller, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.api.context import AppContext
+from assay.db.models import ApiToken, Role, User
+from assay.security import access_tokens, api_tokens
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+ROLE_LEVEL = {Role.viewer: 0, Role.editor: 1, Role.admin: 2}
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(ctx: Ctx) -> Iterator[Session]:
+    with ctx.db.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | None:
+    """The active user a bearer token (JWT or API token) belongs to, or None."""
+    if api_tokens.looks_like_api_token(token):
+        row = session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == api_tokens.digest(token))
+        )
+        now = datetime.now(UTC)
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and row.expires_at <= now:
+            return None
+        user = row.user
+        if user.disabled:
+            return None
+        # Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            row.last_used_at = now
+        return user
+    claims = access_tokens.decode(token, ctx.settings.resolved_secret_key())
+    if claims is None:
+        return None
+    user = session.get(User, claims["sub"])
+    if user is None or user.disabled:
+        return None
+    return user
+
+
+def current_user(
+    ctx: Ctx, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    if not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "not authenticated: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    user = authenticate_token(session, ctx, token)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid, expired or revoked token, or the user is disabled; log in again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def require(role: Role) -> Callable[[User], User]:
+    """A dependency that lets through users with at least `role`."""
+
+    def check(user: Annotated[User, Depends(current_user)]) -> User:
+        if ROLE_LEVEL[Role(user.role)] < ROLE_LEVEL[role]:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this needs the {role.value} role; you are {user.role}",
+            )
+        return user
+
+    return check
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+Viewer = Annotated[User, Depends(require(Role.viewer))]
+Editor = Annotated[User, Depends(require(Role.editor))]
+Admin = Annotated[User, Depends(require(Role.admin))]

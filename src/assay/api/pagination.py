@@ -1,0 +1,103 @@
+"""Offset and keyset (cursor) pagination with a total count, shared by every list."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, HTTPException, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+T = TypeVar("T")
+
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None = None
+
+
+class PageParams:
+    """`limit` (≤ 200), and either `offset` or an opaque `cursor` from a previous page."""
+
+    def __init__(
+        self,
+        limit: int = Query(50, ge=1, le=MAX_LIMIT, description="Page size, at most 200."),
+        offset: int = Query(0, ge=0),
+        cursor: str | None = Query(None, description="`next_cursor` of the previous page."),
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+        self.cursor = cursor
+
+
+PageDep = Annotated[PageParams, Depends()]
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:
+        raise HTTPException(422, "cursor is not one this API issued; drop it to start over") from exc
+    if not isinstance(values, list) or len(values) != 2:
+        raise HTTPException(422, "cursor is not one this API issued; drop it to start over")
+    return values
+
+
+def paginate(
+    session: Session,
+    stmt: Select[Any],
+    params: PageParams,
+    sort_col: InstrumentedAttribute[Any],
+    id_col: InstrumentedAttribute[Any],
+    descending: bool,
+) -> tuple[list[Any], int, str | None]:
+    """Rows of one page, the total matching count, and the cursor of the next page.
+
+    Keyset pagination on (sort column, id) keeps deep pages as fast as the first.
+    """
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = stmt
+    if params.cursor:
+        last_value, last_id = _decode(params.cursor)
+        last_value = _coerce(sort_col, last_value)
+        if descending:
+            page = page.where(
+                or_(sort_col < last_value, and_(sort_col == last_value, id_col < last_id))
+            )
+        else:
+            page = page.where(
+                or_(sort_col > last_value, and_(sort_col == last_value, id_col > last_id))
+            )
+    else:
+        page = page.offset(params.offset)
+    order = (sort_col.desc(), id_col.desc()) if descending else (sort_col.asc(), id_col.asc())
+    rows = list(session.scalars(page.order_by(*order).limit(params.limit + 1)))
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, sort_col.key), getattr(last, id_col.key)])
+    return rows, total, next_cursor
+
+
+def _coerce(col: InstrumentedAttribute[Any], value: Any) -> Any:
+    ptype = col.type.python_type
+    try:
+        if ptype is datetime:
+            return datetime.fromisoformat(value)
+        return ptype(value)
+    except (TypeError, ValueError) as exc:
+        raise HTTPException(422, "cursor does not match this sort order; drop it") from exc

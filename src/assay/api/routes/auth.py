@@ -1,0 +1,65 @@
+"""Login (JSON and OAuth2 form) and the caller's own identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import func, select
+
+from assay.api.context import AppContext
+from assay.api.deps import Ctx, CurrentUser, DbSession
+from assay.api.schemas.auth import LoginRequest, TokenResponse, UserOut
+from assay.db.models import User
+from assay.security import access_tokens
+from assay.security.passwords import verify_password
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _login(ctx: AppContext, session: DbSession, request: Request, username: str, password: str) -> TokenResponse:
+    address = request.client.host if request.client else "unknown"
+    keys = (f"user:{username.lower()}", f"ip:{address}")
+    wait = ctx.throttle.retry_after(*keys)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or user.disabled:
+        ctx.throttle.fail(*keys)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "wrong username or password, or the user is disabled",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    ctx.throttle.succeed(*keys)
+    minutes = ctx.settings.access_token_minutes
+    token = access_tokens.issue(user.id, ctx.settings.resolved_secret_key(), minutes)
+    return TokenResponse(access_token=token, expires_in=minutes * 60)
+
+
+@router.post("/login", response_model=TokenResponse)
+def login(body: LoginRequest, request: Request, ctx: Ctx, session: DbSession) -> TokenResponse:
+    """Exchange a username and password for a bearer access token."""
+    return _login(ctx, session, request, body.username, body.password)
+
+
+@router.post("/token", response_model=TokenResponse, include_in_schema=True)
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+) -> TokenResponse:
+    """The OAuth2 password flow, for the Swagger UI's Authorize button."""
+    return _login(ctx, session, request, form.username, form.password)
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: CurrentUser) -> User:
+    return user

@@ -1,0 +1,218 @@
+"""Execution: plans, the seed's start/poll/restart controls, and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assay.api.context import AppContext
+from assay.api.deps import Admin, Ctx, DbSession, Editor, Viewer
+from assay.api.errors import conflict, field_error, not_found
+from assay.api.pagination import Page, PageDep, paginate
+from assay.api.routes.projects import get_project
+from assay.api.routes.tests import filtered
+from assay.api.schemas.execution import (
+    PlanCreate,
+    PlanDetail,
+    PlanOut,
+    PollResponse,
+    QueueOut,
+    RerunRequest,
+    RunOut,
+    StartResponse,
+)
+from assay.db.models import (
+    ExecutionPlan,
+    PlanStatus,
+    Priority,
+    RunStatus,
+    TestCase,
+    TestRun,
+    Trigger,
+)
+from assay.orchestrator import queue
+from assay.orchestrator.results import plan_counts
+from assay.services.plans import PlanError, cancel_plan, cases_by_ids, create_plan
+
+router = APIRouter(prefix="/execution", tags=["execution"])
+
+
+def get_plan(session: Session, plan_id: str) -> ExecutionPlan:
+    plan = session.get(ExecutionPlan, plan_id)
+    if plan is None:
+        raise not_found("execution plan", plan_id)
+    return plan
+
+
+def plan_out(session: Session, plan: ExecutionPlan, detail: bool = False) -> PlanOut:
+    counts = plan_counts(session, plan.id)
+    data = PlanOut.model_validate(plan).model_dump()
+    data.update(counts=counts, total=sum(counts.values()))
+    if detail:
+        runs = [RunOut.model_validate(r) for r in plan.runs]
+        return PlanDetail(**data, runs=runs)
+    return PlanOut(**data)
+
+
+def _create(session: Session, body: PlanCreate, user_id: str, trigger: Trigger) -> ExecutionPlan:
+    get_project(session, body.project_id)
+    try:
+        if body.test_case_ids is not None:
+            cases = cases_by_ids(session, body.project_id, body.test_case_ids)
+        else:
+            sel = body.selection
+            assert sel is not None
+            stmt = filtered(body.project_id, sel.status, sel.origin, sel.priority, sel.tags)
+            cases = list(session.scalars(stmt.order_by(TestCase.priority_rank, TestCase.created_at)))
+            if not cases:
+                raise PlanError("selection", "the selection matches no test case of this project")
+        plan = create_plan(session, project_id=body.project_id, cases=cases,
+                           priority=body.priority, name=body.name, trigger=trigger,
+                           created_by=user_id)
+    except PlanError as exc:
+        raise field_error(exc.field, str(exc)) from exc
+    # Commit before answering: the plan is durable from the moment the client sees 201.
+    session.commit()
+    return plan
+
+
+@router.post("/plans", response_model=PlanOut, status_code=status.HTTP_201_CREATED)
+def create(body: PlanCreate, user: Editor, session: DbSession) -> PlanOut:
+    """Queue a plan; the orchestrator is woken by its `plan.queued` event at once."""
+    return plan_out(session, _create(session, body, user.id, Trigger.api))
+
+
+@router.get("/plans", response_model=Page[PlanOut])
+def list_plans(
+    _: Viewer, session: DbSession, page: PageDep,
+    project_id: str | None = Query(None, max_length=32),
+    status_: list[PlanStatus] | None = Query(None, alias="status"),
+) -> Page[PlanOut]:
+    stmt = select(ExecutionPlan)
+    if project_id:
+        stmt = stmt.where(ExecutionPlan.project_id == project_id)
+    if status_:
+        stmt = stmt.where(ExecutionPlan.status.in_([s.value for s in status_]))
+    rows, total, cursor = paginate(session, stmt, page, ExecutionPlan.created_at,
+                                   ExecutionPlan.id, True)
+    return Page(items=[plan_out(session, p) for p in rows], total=total, limit=page.limit,
+                offset=page.offset, next_cursor=cursor)
+
+
+@router.get("/plans/{plan_id}", response_model=PlanDetail)
+def read_plan(plan_id: str, _: Viewer, session: DbSession) -> PlanOut:
+    return plan_out(session, get_plan(session, plan_id), detail=True)
+
+
+@router.post("/plans/{plan_id}/cancel", response_model=PlanOut)
+def cancel(plan_id: str, _: Editor, session: DbSession) -> PlanOut:
+    """Cancel a queued plan, or stop a running one (its processes are killed)."""
+    plan = get_plan(session, plan_id)
+    if not cancel_plan(session, plan):
+        raise conflict(f"plan {plan_id} already finished ({plan.status}); nothing to cancel")
+    session.commit()
+    return plan_out(session, plan)
+
+
+@router.post("/plans/{plan_id}/rerun", response_model=PlanOut, status_code=201)
+def rerun(plan_id: str, body: RerunRequest, user: Editor, session: DbSession) -> PlanOut:
+    """Run a plan's test cases again (only those that failed or errored, if asked)."""
+    source = get_plan(session, plan_id)
+    runs = source.runs
+    if body.failed_only:
+        runs = [r for r in runs if r.status in (RunStatus.failed.value, RunStatus.error.value)]
+    ids = [r.test_case_id for r in runs if r.test_case_id]
+    if not ids:
+        raise field_error("failed_only", "no test case of this plan to run again"
+                          + (" (none failed)" if body.failed_only else ""))
+    cases = {c.id: c for c in session.scalars(select(TestCase).where(TestCase.id.in_(ids)))}
+    plan = create_plan(
+        session, project_id=source.project_id, cases=[cases[i] for i in ids if i in cases],
+        priority=body.priority or Priority(source.priority), name=f"rerun of {source.name}",
+        trigger=Trigger.rerun, created_by=user.id, source_plan_id=source.id,
+    )
+    session.commit()
+    return plan_out(session, plan)
+
+
+# -- the seed's API -------------------------------------------------------------------
+
+def orchestrator_state(ctx: AppContext) -> dict[str, Any]:
+    sup = ctx.supervisor
+    if sup is None:
+        return {"status": "stopped", "running": False}
+    return {"status": sup.status(ctx.settings.heartbeat_seconds), **sup.health()}
+
+
+@router.post("/start", response_model=StartResponse, status_code=status.HTTP_201_CREATED)
+async def start(body: PlanCreate, user: Editor, ctx: Ctx) -> StartResponse:
+    """Create a plan, starting the orchestrator first if it is stopped."""
+    if ctx.supervisor is not None and not ctx.supervisor.running:
+        await ctx.supervisor.start()
+
+    def work() -> PlanOut:
+        with ctx.db.session() as session:
+            return plan_out(session, _create(session, body, user.id, Trigger.start))
+
+    plan = await asyncio.to_thread(work)
+    return StartResponse(plan=plan, orchestrator=orchestrator_state(ctx))
+
+
+@router.post("/orchestrator/poll", response_model=PollResponse)
+async def poll(_: Editor, ctx: Ctx) -> PollResponse:
+    """Run a reconcile pass now: recover expired leases and dispatch what waits."""
+    sup = ctx.supervisor
+    if sup is None or sup.orchestrator is None or not sup.running:
+        raise HTTPException(409, "the orchestrator is stopped; POST /execution/orchestrator/restart")
+    detected = await sup.orchestrator.reconcile()
+    depth = await sup.orchestrator.read(queue.depth)
+    return PollResponse(detected_plans=detected, queue=QueueOut(**vars(depth)))
+
+
+@router.post("/orchestrator/restart")
+async def restart(_: Admin, ctx: Ctx) -> dict[str, Any]:
+    """Stop the orchestrator cleanly (running work goes back to the queue) and start it."""
+    if ctx.supervisor is None:
+        raise HTTPException(409, "this server runs without an orchestrator")
+    await ctx.supervisor.restart()
+    return {"restarted": True, "orchestrator": orchestrator_state(ctx)}
+
+
+def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
+    with ctx.db.session() as session:
+        depth = queue.depth(session)
+        finished = dict(
+            session.execute(
+                select(TestRun.status, func.count())
+                .where(TestRun.status.in_([s.value for s in RunStatus if s.final]))
+                .group_by(TestRun.status)
+            ).all()
+        )
+    sup = ctx.supervisor
+    orch = sup.orchestrator if sup else None
+    status_ = orchestrator_state(ctx)["status"]
+    return {
+        "orchestrator_status": status_,
+        "queued_tests": depth.queued_tests,
+        "running_tests": depth.running_tests,
+        "completed_tests": sum(finished.values()),
+        "passed": finished.get("passed", 0),
+        "failed": finished.get("failed", 0),
+        "errored": finished.get("error", 0),
+        "skipped": finished.get("skipped", 0),
+        "cancelled": finished.get("cancelled", 0),
+        "queued_plans": depth.queued_plans,
+        "running_plans": depth.running_plans,
+        "workers_busy": orch.busy if orch else 0,
+        "workers_total": orch.executor.slots if orch else 0,
+        "dispatch_latency_ms": orch.latency.summary() if orch else {"p50": None, "p99": None},
+        "uptime_s": round(time.monotonic() - orch.started_monotonic, 1) if orch else 0,
+        "last_heartbeat": orch.last_heartbeat.isoformat() if orch and orch.last_heartbeat
+        else None,
+        "restarts": sup.restarts if sup else 0,
+    }

@@ -1,0 +1,31 @@
+"""Liveness and readiness: no authentication, cheap enough to poll."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from assay import __version__
+from assay.api.deps import Ctx
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health(ctx: Ctx) -> dict[str, Any]:
+    """`status` is "ok" when the database answers and the orchestrator runs."""
+    try:
+        with ctx.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        database: dict[str, Any] = {"ok": True, "dialect": ctx.db.engine.dialect.name}
+    except Exception as exc:  # the point of a health check is to report, not raise
+        database = {"ok": False, "dialect": ctx.db.engine.dialect.name, "error": str(exc)[:200]}
+    body: dict[str, Any] = {"version": __version__, "database": database}
+    ok = database["ok"]
+    if ctx.supervisor is not None:
+        body["orchestrator"] = ctx.supervisor.health()
+        ok = ok and body["orchestrator"]["running"]
+    body["status"] = "ok" if ok else "degraded"
+    return body

@@ -1,0 +1,116 @@
+"""Projects: the code bases whose tests Assay manages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assay.api.deps import DbSession, Editor, Viewer
+from assay.api.errors import conflict, field_error, not_found
+from assay.api.pagination import Page, PageDep, paginate
+from assay.api.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
+from assay.db.base import utcnow
+from assay.db.models import Project, TestCase
+from assay.services.projects import SourceError, validate_source
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+def get_project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise not_found("project", project_id)
+    return project
+
+
+def _out(session: Session, project: Project) -> ProjectOut:
+    count = session.scalar(
+        select(func.count()).select_from(TestCase).where(TestCase.project_id == project.id)
+    )
+    out = ProjectOut.model_validate(project)
+    out.test_count = count or 0
+    return out
+
+
+def _source(source: Any) -> dict[str, Any]:
+    try:
+        return validate_source(source.model_dump())
+    except SourceError as exc:
+        raise field_error("source", str(exc)) from exc
+
+
+def _name_taken(session: Session, name: str, except_id: str | None = None) -> bool:
+    stmt = select(Project.id).where(func.lower(Project.name) == name.lower())
+    if except_id:
+        stmt = stmt.where(Project.id != except_id)
+    return session.scalar(stmt) is not None
+
+
+@router.post("", response_model=ProjectOut, status_code=status.HTTP_201_CREATED)
+def create_project(body: ProjectCreate, user: Editor, session: DbSession) -> ProjectOut:
+    if _name_taken(session, body.name):
+        raise conflict(f"a project named {body.name!r} already exists")
+    project = Project(
+        name=body.name, description=body.description, source=_source(body.source),
+        created_by=user.id,
+    )
+    session.add(project)
+    session.flush()
+    return _out(session, project)
+
+
+@router.get("", response_model=Page[ProjectOut])
+def list_projects(
+    _: Viewer, session: DbSession, page: PageDep,
+    q: str | None = Query(None, max_length=200, description="Filter by name."),
+) -> Page[ProjectOut]:
+    stmt = select(Project)
+    if q:
+        stmt = stmt.where(func.lower(Project.name).contains(q.lower()))
+    rows, total, cursor = paginate(session, stmt, page, Project.name, Project.id, False)
+    return Page(
+        items=[_out(session, p) for p in rows], total=total, limit=page.limit,
+        offset=page.offset, next_cursor=cursor,
+    )
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+def read_project(project_id: str, _: Viewer, session: DbSession) -> ProjectOut:
+    return _out(session, get_project(session, project_id))
+
+
+@router.patch("/{project_id}", response_model=ProjectOut)
+def update_project(
+    project_id: str, body: ProjectUpdate, _: Editor, session: DbSession
+) -> ProjectOut:
+    project = get_project(session, project_id)
+    if body.name is not None and body.name != project.name:
+        if _name_taken(session, body.name, except_id=project.id):
+            raise conflict(f"a project named {body.name!r} already exists")
+        project.name = body.name
+    if body.description is not None:
+        project.description = body.description
+    if body.source is not None:
+        project.source = _source(body.source)
+    project.updated_at = utcnow()
+    return _out(session, project)
+
+
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_project(
+    project_id: str, _: Editor, session: DbSession,
+    force: bool = Query(False, description="Also delete its test cases and plans."),
+) -> None:
+    project = get_project(session, project_id)
+    count = session.scalar(
+        select(func.count()).select_from(TestCase).where(TestCase.project_id == project.id)
+    )
+    if count and not force:
+        raise conflict(
+            f"project {project.name!r} has {count} test case(s); "
+            "delete them first or pass ?force=true"
+        )
+    session.delete(project)

@@ -1,0 +1,192 @@
+"""Test cases: write, edit (with optimistic concurrency), list with filters, bulk-edit."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from assay.api.deps import DbSession, Editor, Viewer
+from assay.api.errors import conflict, field_error, not_found
+from assay.api.pagination import Page, PageDep, paginate
+from assay.api.routes.projects import get_project
+from assay.api.schemas.tests import (
+    BulkResult,
+    BulkUpdate,
+    TestCaseCreate,
+    TestCaseOut,
+    TestCaseUpdate,
+)
+from assay.db.base import utcnow
+from assay.db.models import Origin, Priority, TestCase, TestCaseTag, TestStatus
+from assay.services.test_cases import new_test_case, set_tags, touch
+from assay.services.test_code import CodeProblem, check_test_code
+
+router = APIRouter(prefix="/tests", tags=["tests"])
+
+SORTS = {
+    "created_at": TestCase.created_at,
+    "updated_at": TestCase.updated_at,
+    "title": TestCase.title,
+    "priority": TestCase.priority_rank,
+    "status": TestCase.status,
+}
+
+
+def get_test_case(session: Session, test_id: str) -> TestCase:
+    case = session.get(TestCase, test_id)
+    if case is None:
+        raise not_found("test case", test_id)
+    return case
+
+
+def _checked_code(code: str) -> str:
+    try:
+        check_test_code(code)
+    except CodeProblem as exc:
+        raise field_error("code", exc.message, "syntax_error" if exc.line else "no_test",
+                          line=exc.line, column=exc.column) from exc
+    return code
+
+
+@router.post("", response_model=TestCaseOut, status_code=status.HTTP_201_CREATED)
+def create_test(body: TestCaseCreate, user: Editor, session: DbSession) -> TestCase:
+    get_project(session, body.project_id)
+    if body.code is not None:
+        _checked_code(body.code)
+    case = new_test_case(
+        session, project_id=body.project_id, title=body.title, description=body.description,
+        code=body.code, reference=body.reference, priority=body.priority, tags=body.tags,
+        status=body.status.value, origin=body.origin.value, target=body.target,
+        created_by=user.id,
+    )
+    session.flush()
+    return case
+
+
+def filtered(
+    project_id: str | None = None,
+    status: list[TestStatus] | None = None,
+    origin: list[Origin] | None = None,
+    priority: list[Priority] | None = None,
+    tag: list[str] | None = None,
+    q: str | None = None,
+) -> Select[tuple[TestCase]]:
+    """The test cases matching the list filters (also used to select tests for a plan)."""
+    stmt = select(TestCase)
+    if project_id:
+        stmt = stmt.where(TestCase.project_id == project_id)
+    if status:
+        stmt = stmt.where(TestCase.status.in_([s.value for s in status]))
+    if origin:
+        stmt = stmt.where(TestCase.origin.in_([o.value for o in origin]))
+    if priority:
+        stmt = stmt.where(TestCase.priority.in_([p.value for p in priority]))
+    for one in tag or []:
+        stmt = stmt.where(
+            exists().where(TestCaseTag.test_case_id == TestCase.id, TestCaseTag.tag == one)
+        )
+    if q:
+        needle = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(TestCase.title).like(needle),
+                func.lower(TestCase.description).like(needle),
+                func.lower(TestCase.code).like(needle),
+                func.lower(TestCase.reference).like(needle),
+            )
+        )
+    return stmt
+
+
+@router.get("", response_model=Page[TestCaseOut])
+def list_tests(
+    _: Viewer,
+    session: DbSession,
+    page: PageDep,
+    project_id: str | None = Query(None, max_length=32),
+    status: list[TestStatus] | None = Query(None),
+    origin: list[Origin] | None = Query(None),
+    priority: list[Priority] | None = Query(None),
+    tag: list[str] | None = Query(None, description="Tests carrying every tag given."),
+    q: str | None = Query(None, max_length=200, description="Search title, description, code."),
+    sort: Literal["created_at", "updated_at", "title", "priority", "status"] = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[TestCaseOut]:
+    stmt = filtered(project_id, status, origin, priority, tag, q)
+    rows, total, cursor = paginate(session, stmt, page, SORTS[sort], TestCase.id, order == "desc")
+    return Page(
+        items=[TestCaseOut.model_validate(r) for r in rows], total=total, limit=page.limit,
+        offset=page.offset, next_cursor=cursor,
+    )
+
+
+@router.get("/{test_id}", response_model=TestCaseOut)
+def read_test(test_id: str, _: Viewer, session: DbSession) -> TestCase:
+    return get_test_case(session, test_id)
+
+
+@router.patch("/{test_id}", response_model=TestCaseOut)
+def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSession) -> TestCase:
+    """Edit a test case; `version` must be the one you read, or the answer is 409."""
+    case = get_test_case(session, test_id)
+    if body.version != case.version:
+        raise conflict(
+            f"test case was changed by someone else (you edited version {body.version}, "
+            f"it is now version {case.version}); reload it and apply your change again"
+        )
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    if "code" in changes and changes["code"] is not None:
+        _checked_code(changes["code"])
+    new_code = changes.get("code", case.code)
+    new_ref = changes.get("reference", case.reference)
+    if (new_code is None) == (new_ref is None):
+        raise field_error("code", "a test case has exactly one of 'code' or 'reference'")
+    for field in ("title", "description", "code", "reference", "target"):
+        if field in changes:
+            setattr(case, field, changes[field])
+    if body.status is not None:
+        case.status = body.status.value
+    if body.priority is not None:
+        case.priority, case.priority_rank = body.priority.value, body.priority.rank
+    if body.tags is not None:
+        set_tags(case, body.tags)
+    # Compare-and-set on the version, so two concurrent PATCHes cannot both win.
+    won = session.execute(
+        update(TestCase)
+        .where(TestCase.id == case.id, TestCase.version == body.version)
+        .values(version=body.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise conflict("test case was changed by someone else; reload it and try again")
+    case.version = body.version + 1
+    case.updated_at = utcnow()
+    session.flush()
+    return case
+
+
+@router.delete("/{test_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_test(test_id: str, _: Editor, session: DbSession) -> None:
+    session.delete(get_test_case(session, test_id))
+
+
+@router.post("/bulk", response_model=BulkResult)
+def bulk_update(body: BulkUpdate, _: Editor, session: DbSession) -> BulkResult:
+    """Change status, priority or tags of many test cases in one transaction."""
+    cases = list(session.scalars(select(TestCase).where(TestCase.id.in_(body.ids))))
+    missing = set(body.ids) - {c.id for c in cases}
+    if missing:
+        raise not_found("test case", sorted(missing)[0])
+    for case in cases:
+        if body.status is not None:
+            case.status = body.status.value
+        if body.priority is not None:
+            case.priority, case.priority_rank = body.priority.value, body.priority.rank
+        if body.add_tags or body.remove_tags:
+            tags = [t for t in case.tags if t not in body.remove_tags] + body.add_tags
+            set_tags(case, tags)
+        touch(case)
+    return BulkResult(updated=len(cases))

@@ -1,0 +1,60 @@
+"""User administration (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import func, select
+
+from assay.api.deps import Admin, DbSession
+from assay.api.errors import conflict, field_error, not_found
+from assay.api.schemas.auth import UserCreate, UserOut, UserUpdate
+from assay.db.models import Role, User
+from assay.security.passwords import hash_password
+from assay.services.users import UserError, UserExists, create_user
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserOut])
+def list_users(_: Admin, session: DbSession) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create(body: UserCreate, _: Admin, session: DbSession) -> User:
+    try:
+        return create_user(session, body.username, body.password, body.role)
+    except UserExists as exc:
+        raise conflict(str(exc)) from exc
+    except UserError as exc:
+        raise field_error(exc.field, str(exc)) from exc
+
+
+@router.patch("/{user_id}", response_model=UserOut)
+def update(user_id: str, body: UserUpdate, admin: Admin, session: DbSession) -> User:
+    """Change a user's role, disable or enable them, or reset their password.
+
+    A disabled user's sessions and API tokens stop working at once: every request
+    re-reads the user.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    demoting_self = user.id == admin.id and (
+        (body.role is not None and body.role != Role.admin) or body.disabled
+    )
+    if demoting_self:
+        others = session.scalar(
+            select(func.count()).select_from(User).where(
+                User.role == Role.admin.value, User.disabled.is_(False), User.id != admin.id
+            )
+        )
+        if not others:
+            raise conflict("you are the last active admin; promote another admin first")
+    if body.role is not None:
+        user.role = body.role.value
+    if body.disabled is not None:
+        user.disabled = body.disabled
+    if body.password is not None:
+        user.password_hash = hash_password(body.password)
+    return user

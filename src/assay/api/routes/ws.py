@@ -1,0 +1,106 @@
+"""`WS /api/v1/ws`: live events, with replay of what a reconnecting client missed.
+
+Protocol: authenticate with `?token=` or a first message `{"token": ...}` (a bad
+token closes with 4401). With `?since=<seq>` the server first replays every event
+after that sequence number from the events table, then streams live ones; each
+event carries its `seq`, so the client resumes from the last one it saw. The
+server subscribes to the live bus *before* replaying and drops duplicates by seq,
+so nothing falls between replay and live delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from assay.api.deps import authenticate_token
+from assay.events import store
+
+router = APIRouter()
+
+PING_SECONDS = 20.0
+REPLAY_PAGE = 1000
+
+
+@router.websocket("/ws")
+async def events_socket(
+    ws: WebSocket, token: str | None = None, since: int | None = None, plan_id: str | None = None
+) -> None:
+    ctx = ws.app.state.ctx
+    await ws.accept()
+    if token is None:
+        try:
+            first = await asyncio.wait_for(ws.receive_text(), timeout=10)
+            token = json.loads(first).get("token")
+        except (TimeoutError, ValueError, AttributeError, WebSocketDisconnect):
+            token = None
+    if not token or not await asyncio.to_thread(_authenticated, ctx, token):
+        await ws.close(code=4401, reason="invalid or missing token")
+        return
+
+    sub = ctx.bus.subscribe()
+    try:
+        last = since if since is not None else await asyncio.to_thread(_last_seq, ctx)
+        await ws.send_json({"type": "hello", "seq": last, "replaying": since is not None})
+        last = await _replay(ws, ctx, last, plan_id)
+        await ws.send_json({"type": "caught_up", "seq": last})
+        while True:
+            try:
+                event = await asyncio.wait_for(sub.get(), timeout=PING_SECONDS)
+            except TimeoutError:
+                await ws.send_json({"type": "ping", "seq": last})
+                continue
+            if event is None:  # we fell behind: resync from the table
+                sub.close()
+                sub = ctx.bus.subscribe()
+                last = await _replay(ws, ctx, last, plan_id)
+                continue
+            if event["seq"] <= last:
+                continue
+            if event["seq"] > last + 1:
+                # An event committed between two we saw was published out of order
+                # (another server): read the gap from the table so order holds.
+                last = await _replay(ws, ctx, last, plan_id, upto=event["seq"] - 1)
+            last = event["seq"]
+            if plan_id and event.get("plan_id") != plan_id:
+                continue
+            await ws.send_json({"type": "event", **event})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sub.close()
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+def _authenticated(ctx: Any, token: str) -> bool:
+    with ctx.db.session() as session:
+        return authenticate_token(session, ctx, token) is not None
+
+
+def _last_seq(ctx: Any) -> int:
+    with ctx.db.session() as session:
+        return store.last_seq(session)
+
+
+async def _replay(ws: WebSocket, ctx: Any, last: int, plan_id: str | None,
+                  upto: int | None = None) -> int:
+    while True:
+        def page(after: int = last) -> list[dict[str, Any]]:
+            with ctx.db.session() as session:
+                return store.replay(session, after, None, REPLAY_PAGE)
+
+        rows = await asyncio.to_thread(page)
+        if upto is not None:
+            rows = [r for r in rows if r["seq"] <= upto]
+        for row in rows:
+            last = row["seq"]
+            if plan_id and row.get("plan_id") != plan_id:
+                continue
+            await ws.send_json({"type": "event", **row})
+        if len(rows) < REPLAY_PAGE:
+            return last

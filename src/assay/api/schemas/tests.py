@@ -1,0 +1,114 @@
+"""Schemas for test cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from assay.db.models import Origin, Priority, TestStatus
+
+MAX_CODE = 200_000
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/-]+$")
+]
+
+
+def _clean_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    seen: dict[str, None] = {}
+    for tag in tags:
+        tag = tag.strip()
+        if tag:
+            seen.setdefault(tag, None)
+    return list(seen)
+
+
+class TestCaseBase(BaseModel):
+    __test__ = False
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=20_000)
+    code: str | None = Field(default=None, max_length=MAX_CODE, description="A pytest module's source.")
+    reference: str | None = Field(
+        default=None, max_length=1000, description="A pytest node id in the project's own tree."
+    )
+    priority: Priority = Priority.medium
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    status: TestStatus = TestStatus.active
+    target: str | None = Field(default=None, max_length=500, pattern=r"^[\w.]+:[\w.]+$")
+
+    _tags = field_validator("tags")(_clean_tags)
+
+
+class TestCaseCreate(TestCaseBase):
+    __test__ = False
+
+    project_id: str = Field(min_length=1, max_length=32)
+    origin: Origin = Origin.manual
+
+    @model_validator(mode="after")
+    def _code_or_reference(self) -> TestCaseCreate:
+        if (self.code is None) == (self.reference is None):
+            raise ValueError("give exactly one of 'code' (test source) or 'reference' (node id)")
+        return self
+
+
+class TestCaseUpdate(BaseModel):
+    __test__ = False
+
+    version: int = Field(ge=1, description="The version you edited; a stale one answers 409.")
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=20_000)
+    code: str | None = Field(default=None, max_length=MAX_CODE)
+    reference: str | None = Field(default=None, max_length=1000)
+    priority: Priority | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    status: TestStatus | None = None
+    target: str | None = Field(default=None, max_length=500, pattern=r"^[\w.]+:[\w.]+$")
+
+    _tags = field_validator("tags")(_clean_tags)
+
+
+class TestCaseOut(BaseModel):
+    __test__ = False
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    project_id: str
+    title: str
+    description: str
+    code: str | None
+    reference: str | None
+    priority: Priority
+    tags: list[str]
+    status: TestStatus
+    origin: Origin
+    target: str | None
+    generation_id: str | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class BulkUpdate(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=1000)
+    status: TestStatus | None = None
+    add_tags: list[Tag] = Field(default_factory=list, max_length=50)
+    remove_tags: list[str] = Field(default_factory=list, max_length=50)
+    priority: Priority | None = None
+
+
+class BulkResult(BaseModel):
+    updated: int

@@ -1,0 +1,21 @@
+"""The `assay` command line: server administration and a client for the REST API."""
+
+from __future__ import annotations
+
+import typer
+
+from assay.cli import admin, client, server
+
+app = typer.Typer(
+    help="Assay: a self-hosted test platform for Python projects.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+server.register(app)
+app.add_typer(admin.users, name="user")
+app.add_typer(admin.tokens, name="token")
+client.register(app)
+
+
+def main() -> None:
+    app()

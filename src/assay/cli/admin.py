@@ -1,0 +1,124 @@
+"""`assay user ...` and `assay token ...`: administration on the server's own database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.config import get_settings
+from assay.db.engine import Database
+from assay.db.migrate import upgrade
+from assay.db.models import ApiToken, Role, User
+from assay.security import api_tokens
+from assay.services.users import UserError, create_user
+
+users = typer.Typer(help="Manage users (runs against the server's database).", no_args_is_help=True)
+tokens = typer.Typer(help="Manage API tokens for CI and scripts.", no_args_is_help=True)
+console = Console()
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    settings = get_settings()
+    settings.ensure_data_dir()
+    upgrade(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.session() as s:
+            yield s
+    finally:
+        db.dispose()
+
+
+def _user(s: Session, username: str) -> User:
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        console.print(f"[red]no user named {username!r}[/red]")
+        raise typer.Exit(1)
+    return user
+
+
+@users.command("create")
+def user_create(
+    username: str,
+    role: Role = typer.Option(Role.viewer, help="admin, editor or viewer"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                 envvar="ASSAY_NEW_USER_PASSWORD"),
+) -> None:
+    """Create a user."""
+    with session() as s:
+        try:
+            create_user(s, username, password, role)
+        except UserError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+    console.print(f"created {role.value} {username!r}")
+
+
+@users.command("list")
+def user_list() -> None:
+    """List users."""
+    with session() as s:
+        table = Table("username", "role", "disabled", "created")
+        for u in s.scalars(select(User).order_by(User.username)):
+            table.add_row(u.username, u.role, "yes" if u.disabled else "", u.created_at.isoformat())
+        console.print(table)
+
+
+@users.command("set-role")
+def user_set_role(username: str, role: Role) -> None:
+    """Change a user's role."""
+    with session() as s:
+        _user(s, username).role = role.value
+    console.print(f"{username!r} is now {role.value}")
+
+
+@users.command("disable")
+def user_disable(username: str, enable: bool = typer.Option(False, "--enable")) -> None:
+    """Disable a user (their tokens stop working at once); --enable undoes it."""
+    with session() as s:
+        _user(s, username).disabled = not enable
+    console.print(f"{username!r} {'enabled' if enable else 'disabled'}")
+
+
+@tokens.command("create")
+def token_create(username: str, name: str = typer.Option(..., help="What the token is for.")) -> None:
+    """Create an API token for a user; it is printed once."""
+    with session() as s:
+        user = _user(s, username)
+        secret = api_tokens.generate()
+        s.add(ApiToken(user_id=user.id, name=name, prefix=secret[:12],
+                       token_hash=api_tokens.digest(secret)))
+    typer.echo(secret)
+
+
+@tokens.command("list")
+def token_list(username: str) -> None:
+    """List a user's tokens (never the tokens themselves)."""
+    with session() as s:
+        user = _user(s, username)
+        table = Table("id", "name", "prefix", "created", "last used", "revoked")
+        for t in user.tokens:
+            table.add_row(t.id, t.name, t.prefix, t.created_at.isoformat(),
+                          t.last_used_at.isoformat() if t.last_used_at else "",
+                          t.revoked_at.isoformat() if t.revoked_at else "")
+        console.print(table)
+
+
+@tokens.command("revoke")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token by id."""
+    with session() as s:
+        token = s.get(ApiToken, token_id)
+        if token is None:
+            console.print(f"[red]no token {token_id!r}[/red]")
+            raise typer.Exit(1)
+        token.revoked_at = token.revoked_at or datetime.now(UTC)
+    console.print("revoked")

@@ -1,0 +1,34 @@
+"""Alembic environment: the URL comes from the caller (assay.db.migrate), never from a file."""
+
+from alembic import context
+
+from assay.db.base import Base
+from assay.db.engine import make_engine
+from assay.db import models  # noqa: F401  (registers every table)
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url")
+assert url, "assay.db.migrate sets sqlalchemy.url"
+
+
+def run_migrations_online() -> None:
+    connectable = config.attributes.get("connection") or make_engine(url)
+    if hasattr(connectable, "connect"):
+        with connectable.connect() as connection:
+            _run(connection)
+    else:
+        _run(connectable)
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""Events: every state change, appended to a numbered log and delivered live."""

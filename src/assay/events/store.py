@@ -1,0 +1,83 @@
+"""Appending events in the writer's transaction, and replaying them by sequence.
+
+An event is written in the same transaction as the change it describes, so the log
+never claims something that was rolled back. Once the transaction commits, the
+session hands its events to the bus (see `install_publisher`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from assay.db.base import utcnow
+from assay.db.models import Event
+from assay.events.bus import EventBus
+
+PENDING = "assay.pending_events"
+
+
+def event_dict(row: Event) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "type": row.type,
+        "plan_id": row.plan_id,
+        "project_id": row.project_id,
+        "payload": row.payload,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def append(
+    session: Session,
+    type_: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    plan_id: str | None = None,
+    project_id: str | None = None,
+) -> Event:
+    """Add an event to the session's transaction; it is published after commit."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Serialize event writers until commit, so sequence order is commit order and a
+        # client replaying "since N" can never miss an event that commits later with a
+        # smaller number. (SQLite already serializes writers.)
+        session.execute(text("SELECT pg_advisory_xact_lock(7317)"))
+    row = Event(
+        type=type_, payload=payload or {}, plan_id=plan_id, project_id=project_id,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    session.info.setdefault(PENDING, []).append(event_dict(row))
+    return row
+
+
+def replay(
+    session: Session, since: int, plan_id: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    stmt = select(Event).where(Event.seq > since)
+    if plan_id:
+        stmt = stmt.where(Event.plan_id == plan_id)
+    return [event_dict(r) for r in session.scalars(stmt.order_by(Event.seq).limit(limit))]
+
+
+def last_seq(session: Session) -> int:
+    return session.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0
+
+
+def install_publisher(factory: sessionmaker[Session], bus: EventBus) -> None:
+    """Publish a session's events to the bus right after its transaction commits."""
+
+    @sa_event.listens_for(factory, "after_commit")
+    def _publish(session: Session) -> None:
+        events = session.info.pop(PENDING, None)
+        if events:
+            bus.publish_many(events)
+
+    @sa_event.listens_for(factory, "after_rollback")
+    def _drop(session: Session) -> None:
+        session.info.pop(PENDING, None)

@@ -1,0 +1,1 @@
+"""The orchestrator: claims queued plans, runs their jobs on an executor, records results."""

@@ -1,0 +1,24 @@
+"""Builds the orchestrator a server runs, with the executor the settings choose."""
+
+from __future__ import annotations
+
+from assay.api.context import AppContext
+from assay.environments import EnvironmentPool
+from assay.orchestrator.core import Orchestrator
+from assay.orchestrator.executor import Executor, LocalExecutor
+from assay.orchestrator.supervisor import Supervisor
+
+
+def make_executor(ctx: AppContext) -> Executor:
+    if ctx.settings.executor == "celery":
+        from assay.orchestrator.celery_executor import CeleryExecutor  # type: ignore[import-not-found]
+
+        executor: Executor = CeleryExecutor(ctx)
+        return executor
+    return LocalExecutor(ctx.settings.workers)
+
+
+def make_supervisor(ctx: AppContext) -> Supervisor:
+    pool = EnvironmentPool(ctx.settings.envs_dir)
+    executor = make_executor(ctx)
+    return Supervisor(lambda: Orchestrator(ctx, executor, pool))

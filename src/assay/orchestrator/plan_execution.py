@@ -1,0 +1,184 @@
+"""Running one claimed plan: snapshot the source, lease an environment, run its jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.db.base import utcnow
+from assay.db.models import ExecutionPlan, Project, RunStatus, TestCase, TestRun
+from assay.environments import EnvironmentBuildError, spec_for_project
+from assay.orchestrator import results
+from assay.runner import ItemFinished, ItemStarted, Job, JobItem
+from assay.sandbox import Limits
+from assay.snapshots import materialize_git, snapshot_tree
+
+if TYPE_CHECKING:
+    from assay.orchestrator.core import Orchestrator
+
+log = logging.getLogger("assay.orchestrator")
+
+
+@dataclass
+class RunItem:
+    run_id: str
+    attempt: int
+    kind: str
+    code: str | None
+    nodeid: str | None
+
+
+@dataclass
+class PlanWork:
+    plan_id: str
+    project_id: str
+    source: dict[str, Any]
+    created_at: datetime
+    items: list[RunItem]
+
+
+def load_work(session: Session, plan_id: str) -> PlanWork:
+    plan = session.get(ExecutionPlan, plan_id)
+    assert plan is not None
+    project = session.get(Project, plan.project_id)
+    assert project is not None
+    rows = session.execute(
+        select(TestRun.id, TestRun.attempt, TestCase.code, TestCase.reference)
+        .join(TestCase, TestCase.id == TestRun.test_case_id, isouter=True)
+        .where(TestRun.plan_id == plan_id, TestRun.status == RunStatus.queued.value)
+        .order_by(TestRun.position)
+    ).all()
+    items = [
+        RunItem(run_id, attempt, "code" if code is not None else "reference", code, ref)
+        for run_id, attempt, code, ref in rows
+    ]
+    return PlanWork(plan.id, plan.project_id, dict(project.source), plan.created_at, items)
+
+
+def project_dir(source: dict[str, Any], git_cache: Path) -> Path:
+    """The directory holding the project's code right now (a git source is fetched)."""
+    if source["type"] == "path":
+        path = Path(source["path"])
+        if not path.is_dir():
+            raise FileNotFoundError(f"project path {path} no longer exists on the server")
+        return path
+    return materialize_git(source["url"], source.get("ref"), git_cache)
+
+
+class PlanExecution:
+    """The life of one claimed plan inside this orchestrator."""
+
+    def __init__(self, orch: Orchestrator, plan_id: str) -> None:
+        self.orch = orch
+        self.plan_id = plan_id
+        self.cancel = asyncio.Event()
+        self._writes: list[asyncio.Future[Any]] = []
+
+    async def run(self) -> None:
+        orch = self.orch
+        error: str | None = None
+        try:
+            work = await orch.read(lambda s: load_work(s, self.plan_id))
+            settings = orch.settings
+            source_dir = await asyncio.to_thread(
+                project_dir, work.source, settings.data_dir.resolve() / "git"
+            )
+            digest, snapshot = await asyncio.to_thread(
+                snapshot_tree, source_dir, settings.snapshots_dir
+            )
+            await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, digest))
+            spec = spec_for_project(snapshot)
+            async with orch.pool.lease(spec) as env:
+                size = max(1, settings.batch_size)
+                batches = [work.items[i : i + size] for i in range(0, len(work.items), size)]
+                await asyncio.gather(
+                    *(self._run_batch(work, n, b, env.python, snapshot)
+                      for n, b in enumerate(batches))
+                )
+        except EnvironmentBuildError as exc:
+            error = f"building the project's environment failed:\n{exc.log_tail}"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("plan %s failed before its tests could run", self.plan_id)
+            error = f"{type(exc).__name__}: {exc}"
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        if not self.cancel.is_set():
+            await orch.writer.submit(
+                lambda s: results.finish_plan(s, self.plan_id, orch.owner, error)
+            )
+
+    async def _run_batch(self, work: PlanWork, n: int, items: list[RunItem], python: Path,
+                         snapshot: Path) -> None:
+        orch = self.orch
+        settings = orch.settings
+        attempts = {i.run_id: i.attempt for i in items}
+        job = Job(
+            job_id=f"{self.plan_id}-{n}",
+            items=[JobItem(key=i.run_id, kind=i.kind, code=i.code, nodeid=i.nodeid) for i in items],
+            python=python,
+            snapshot_dir=snapshot,
+            workspaces_dir=settings.workspaces_dir,
+            limits=Limits(
+                wall_seconds=settings.job_timeout_seconds,
+                cpu_seconds=int(settings.job_timeout_seconds),
+                memory_bytes=settings.memory_limit_mb << 20,
+                file_size_bytes=settings.file_size_limit_mb << 20,
+                max_processes=settings.max_processes,
+                output_bytes=settings.output_limit_bytes,
+            ),
+            test_timeout_s=settings.test_timeout_seconds,
+            isolation=settings.sandbox,
+        )
+        isolation: dict[str, str | None] = {"value": None}
+
+        async def on_event(ev: ItemStarted | ItemFinished) -> None:
+            attempt = attempts.get(ev.key)
+            if attempt is None:
+                return
+            plan = _PlanRef(self.plan_id, work.project_id)
+            if isinstance(ev, ItemStarted):
+                op = lambda s: results.run_started(s, plan, ev.key, attempt)  # noqa: E731
+            else:
+                op = lambda s: results.run_finished(  # noqa: E731
+                    s, plan, ev.key, attempt, outcome=ev.outcome, duration_s=ev.duration_s,
+                    failure=ev.failure, output=ev.output, isolation=isolation["value"],
+                    details=ev.tests,
+                )
+            self._writes.append(asyncio.ensure_future(orch.writer.submit(op)))
+
+        async with orch.job_slots:
+            if self.cancel.is_set():
+                return
+            orch.note_dispatch(work.created_at)
+            orch.busy += 1
+            try:
+                isolation["value"] = orch.isolation
+                outcome = await orch.executor.run(job, on_event, self.cancel)
+            finally:
+                orch.busy -= 1
+        log.info("job %s done: exit=%s timed_out=%s isolation=%s", job.job_id,
+                 outcome.exit_code, outcome.timed_out, outcome.isolation)
+
+
+@dataclass
+class _PlanRef:
+    """The two fields result writers need, without holding an ORM object across threads."""
+
+    id: str
+    project_id: str
+
+
+def _set_snapshot(session: Session, plan_id: str, digest: str) -> None:
+    plan = session.get(ExecutionPlan, plan_id)
+    if plan is not None and plan.snapshot_hash != digest:
+        plan.snapshot_hash = digest
+        plan.started_at = plan.started_at or utcnow()

@@ -1,0 +1,109 @@
+"""Recording what the runner reports: idempotent, so a redelivered result counts once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from assay.db.base import utcnow
+from assay.db.models import ExecutionPlan, PlanStatus, RunStatus, TestRun
+from assay.events import store as events
+
+FINAL_RUN = {RunStatus.passed, RunStatus.failed, RunStatus.error, RunStatus.skipped}
+
+
+def run_started(session: Session, plan: ExecutionPlan, run_id: str, attempt: int) -> bool:
+    now = utcnow()
+    won = session.execute(
+        update(TestRun)
+        .where(TestRun.id == run_id, TestRun.attempt == attempt,
+               TestRun.status == RunStatus.queued.value)
+        .values(status=RunStatus.running.value, started_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        events.append(session, "test.started", {"run_id": run_id, "started_at": now.isoformat()},
+                      plan_id=plan.id, project_id=plan.project_id)
+    return bool(won)
+
+
+def run_finished(
+    session: Session,
+    plan: ExecutionPlan,
+    run_id: str,
+    attempt: int,
+    *,
+    outcome: str,
+    duration_s: float | None,
+    failure: str | None,
+    output: str | None,
+    isolation: str | None,
+    details: list[dict[str, Any]] | None = None,
+) -> bool:
+    """Record a final result once: only a run still active in this attempt accepts it."""
+    status = RunStatus(outcome)
+    if status not in FINAL_RUN:
+        raise ValueError(f"not a final outcome: {outcome}")
+    won = session.execute(
+        update(TestRun)
+        .where(TestRun.id == run_id, TestRun.attempt == attempt,
+               TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]))
+        .values(status=status.value, duration_s=duration_s, failure=failure, output=output,
+                isolation=isolation, details=details, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        events.append(
+            session, "test.finished",
+            {"run_id": run_id, "status": status.value, "duration_s": duration_s,
+             "failure": (failure or "")[:2000] or None},
+            plan_id=plan.id, project_id=plan.project_id,
+        )
+    return bool(won)
+
+
+def plan_counts(session: Session, plan_id: str) -> dict[str, int]:
+    counts = dict.fromkeys([s.value for s in RunStatus], 0)
+    for status, n in session.execute(
+        select(TestRun.status, func.count()).where(TestRun.plan_id == plan_id)
+        .group_by(TestRun.status)
+    ):
+        counts[status] = n
+    return counts
+
+
+def verdict(counts: dict[str, int]) -> PlanStatus:
+    if counts["failed"]:
+        return PlanStatus.failed
+    if counts["error"]:
+        return PlanStatus.error
+    if counts["cancelled"] and not (counts["passed"] or counts["skipped"]):
+        return PlanStatus.cancelled
+    return PlanStatus.passed
+
+
+def finish_plan(session: Session, plan_id: str, owner: str, error: str | None = None) -> str | None:
+    """Close a running plan this owner holds; runs left unreported are errors."""
+    plan = session.get(ExecutionPlan, plan_id, populate_existing=True)
+    if plan is None or plan.status != PlanStatus.running.value or plan.lease_owner != owner:
+        return None
+    reason = error or "the runner did not report this test"
+    session.execute(
+        update(TestRun)
+        .where(TestRun.plan_id == plan_id,
+               TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]))
+        .values(status=RunStatus.error.value, failure=reason, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    counts = plan_counts(session, plan_id)
+    status = PlanStatus.error if error else verdict(counts)
+    plan.status = status.value
+    plan.error = error
+    plan.finished_at = utcnow()
+    plan.lease_owner = plan.lease_expires_at = None
+    events.append(session, "plan.finished",
+                  {"status": plan.status, "counts": counts, "error": error},
+                  plan_id=plan.id, project_id=plan.project_id)
+    return plan.status

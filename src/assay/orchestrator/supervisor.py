@@ -1,0 +1,138 @@
+"""Keeps the orchestrator running: restarts a crashed loop with back-off and counts it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from assay.db.base import utcnow
+from assay.events import store as events
+from assay.orchestrator.core import Orchestrator
+
+log = logging.getLogger("assay.orchestrator")
+
+
+class Supervisor:
+    """Owns the orchestrator task. `restart()` is the admin's clean stop-and-start."""
+
+    def __init__(self, factory: Callable[[], Orchestrator], grace_seconds: float = 10.0,
+                 max_backoff: float = 30.0) -> None:
+        self.factory = factory
+        self.grace_seconds = grace_seconds
+        self.max_backoff = max_backoff
+        self.orchestrator: Orchestrator | None = None
+        self.restarts = 0
+        self.crashes = 0
+        self.last_crash: str | None = None
+        self.started_at: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self._stopping
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self.running:
+                return
+            self._stopping = False
+            self.started_at = utcnow()
+            self._task = asyncio.create_task(self._supervise(), name="assay-supervisor")
+            # Return once the loop is up, so a caller of start() can rely on it.
+            for _ in range(200):
+                if self.orchestrator is not None and self.orchestrator.last_heartbeat:
+                    break
+                await asyncio.sleep(0.01)
+
+    async def _supervise(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            orch = self.factory()
+            self.orchestrator = orch
+            began = time.monotonic()
+            try:
+                await orch.run()
+                return  # run() returns only when stopping
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.crashes += 1
+                self.restarts += 1
+                self.last_crash = f"{type(exc).__name__}: {exc}"
+                log.exception("orchestrator crashed (restart %d); restarting in %.1f s",
+                              self.restarts, backoff)
+                try:
+                    await orch.stop(grace_seconds=0)
+                except Exception:
+                    log.exception("cleaning up the crashed orchestrator failed")
+                if time.monotonic() - began > 60:
+                    backoff = 0.5  # it ran fine for a while: start over gently
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                await self._record("orchestrator.restarted",
+                                   {"reason": self.last_crash, "restarts": self.restarts})
+
+    async def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        orch = self.orchestrator
+        if orch is None:
+            return
+        try:
+            await orch.read(lambda s: events.append(s, kind, payload))
+        except Exception:
+            log.exception("could not record %s", kind)
+
+    async def stop(self) -> None:
+        async with self._lock:
+            self._stopping = True
+            orch, task = self.orchestrator, self._task
+            if orch is not None:
+                await orch.stop(self.grace_seconds)
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+            self._task = None
+
+    async def restart(self) -> None:
+        """A clean stop and start; work that was running goes back to the queue first."""
+        await self.stop()
+        self.restarts += 1
+        await self.start()
+        await self._record("orchestrator.restarted", {"reason": "admin", "restarts": self.restarts})
+
+    def wake(self) -> None:
+        if self.orchestrator is not None:
+            self.orchestrator.wake.set()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        if self.orchestrator is not None and self.running:
+            self.orchestrator.on_event(event)
+
+    def health(self) -> dict[str, Any]:
+        orch = self.orchestrator
+        beat = orch.last_heartbeat if orch else None
+        return {
+            "running": self.running,
+            "last_heartbeat": beat.isoformat() if beat else None,
+            "restarts": self.restarts,
+            "crashes": self.crashes,
+            "last_crash": self.last_crash,
+        }
+
+    def status(self, heartbeat_seconds: float) -> str:
+        """healthy | degraded (running but not beating or in back-off) | stopped."""
+        orch = self.orchestrator
+        if not self.running:
+            return "stopped"
+        if orch is None or orch.last_heartbeat is None:
+            return "degraded"
+        age = (utcnow() - orch.last_heartbeat).total_seconds()
+        return "healthy" if age <= max(3 * heartbeat_seconds, 5) else "degraded"

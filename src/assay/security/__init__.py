@@ -1,0 +1,1 @@
+"""Credentials: password hashing, access tokens (JWT), API tokens and login throttling."""
