@@ -1,0 +1,203 @@
+"""EnvironmentPool: cached, leased environments shared by every job on this machine.
+
+Layout: `<envs_dir>/<spec key>/<copy>/` holds `state.json` and `venv/`, plus a
+lock file `<spec key>/<copy>.lock`. A lease is an exclusive `flock` on that
+file, so two worker processes (or two coroutines) agree without a database:
+whoever holds the lock owns the copy, builds it if needed, and runs jobs in it.
+A second concurrent lease of the same spec takes the next copy (cheap with
+uv's cache) up to `max_copies`, then waits. A crashed holder releases its lock
+with its process, so nothing stays leased forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from assay.environments.builder import EnvironmentBuildError, build, tail
+from assay.environments.spec import EnvSpec
+
+STATE_FILE = "state.json"
+LOG_FILE = "build.log"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class Environment:
+    """A ready environment a job may run in while its lease is held."""
+
+    key: str
+    path: Path
+    python: Path
+
+
+@dataclass
+class EnvironmentInfo:
+    key: str
+    copy: int
+    path: str
+    state: str  # building | ready | failed | leased
+    python_version: str | None = None
+    requirements: list[str] = field(default_factory=list)
+    created_at: str | None = None
+    last_used_at: str | None = None
+    size_bytes: int | None = None
+    build_seconds: float | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _try_lock(path: Path) -> IO[str] | None:
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _dir_size(root: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+class EnvironmentPool:
+    def __init__(self, envs_dir: Path, max_copies: int = 4) -> None:
+        self.envs_dir = envs_dir
+        self.max_copies = max_copies
+
+    @contextlib.asynccontextmanager
+    async def lease(self, spec: EnvSpec) -> AsyncIterator[Environment]:
+        """Hold one copy of `spec`'s environment, building it on first use."""
+        key_dir = self.envs_dir / spec.key
+        await asyncio.to_thread(self._make_dirs, key_dir)
+        handle, copy = await self._acquire(key_dir)
+        try:
+            env = await asyncio.to_thread(self._ensure, spec, key_dir / str(copy))
+            yield env
+        finally:
+            await asyncio.to_thread(self._touch, key_dir / str(copy))
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def list(self) -> builtins.list[EnvironmentInfo]:
+        """Every environment copy on disk with its state, read from its state file."""
+        infos: builtins.list[EnvironmentInfo] = []
+        if not self.envs_dir.is_dir():
+            return infos
+        for key_dir in sorted(p for p in self.envs_dir.iterdir() if p.is_dir()):
+            for copy_dir in sorted(p for p in key_dir.iterdir() if p.is_dir() and p.name.isdigit()):
+                infos.append(self._info(key_dir.name, copy_dir))
+        return infos
+
+    # -- internals -------------------------------------------------------------
+
+    def _make_dirs(self, key_dir: Path) -> None:
+        key_dir.mkdir(parents=True, exist_ok=True)
+        for path in (self.envs_dir, key_dir):
+            path.chmod(0o755)
+
+    async def _acquire(self, key_dir: Path) -> tuple[IO[str], int]:
+        while True:
+            for copy in self._copy_order(key_dir):
+                handle = await asyncio.to_thread(_try_lock, key_dir / f"{copy}.lock")
+                if handle is not None:
+                    return handle, copy
+            await asyncio.sleep(0.1)
+
+    def _copy_order(self, key_dir: Path) -> builtins.list[int]:
+        """Ready copies first, so a free built copy beats building a new one."""
+        ready = [c for c in range(self.max_copies)
+                 if self._read_state(key_dir / str(c)).get("state") == "ready"]
+        return ready + [c for c in range(self.max_copies) if c not in ready]
+
+    @staticmethod
+    def _read_state(copy_dir: Path) -> dict[str, Any]:
+        try:
+            data = json.loads((copy_dir / STATE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def _write_state(copy_dir: Path, state: dict[str, Any]) -> None:
+        tmp = copy_dir / f".{STATE_FILE}.tmp"
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        os.replace(tmp, copy_dir / STATE_FILE)
+
+    def _ensure(self, spec: EnvSpec, copy_dir: Path) -> Environment:
+        """Called with the copy's lock held: reuse it when ready, else build it now."""
+        venv = copy_dir / "venv"
+        python = venv / "bin" / "python"
+        state = self._read_state(copy_dir)
+        if state.get("state") == "ready" and python.exists():
+            return Environment(key=spec.key, path=venv, python=python)
+        copy_dir.mkdir(exist_ok=True)
+        copy_dir.chmod(0o755)
+        log = copy_dir / LOG_FILE
+        log.write_text("", encoding="utf-8")
+        base = {"key": spec.key, "python_version": spec.python_version,
+                "requirements": spec.requirements, "created_at": _now()}
+        self._write_state(copy_dir, {**base, "state": "building"})
+        started = time.monotonic()
+        try:
+            python = build(venv, spec, self.envs_dir, log)
+        except EnvironmentBuildError as exc:
+            self._write_state(copy_dir, {**base, "state": "failed", "error": exc.log_tail})
+            raise
+        except Exception as exc:
+            self._write_state(copy_dir, {**base, "state": "failed", "error": str(exc)})
+            raise EnvironmentBuildError(f"building the environment failed: {exc}",
+                                        tail(log)) from exc
+        self._write_state(copy_dir, {
+            **base, "state": "ready", "last_used_at": _now(),
+            "build_seconds": round(time.monotonic() - started, 3),
+            "size_bytes": _dir_size(venv),
+        })
+        return Environment(key=spec.key, path=venv, python=python)
+
+    def _touch(self, copy_dir: Path) -> None:
+        state = self._read_state(copy_dir)
+        if state.get("state") == "ready":
+            state["last_used_at"] = _now()
+            self._write_state(copy_dir, state)
+
+    def _info(self, key: str, copy_dir: Path) -> EnvironmentInfo:
+        state = self._read_state(copy_dir)
+        current = state.get("state", "building")
+        handle = _try_lock(copy_dir.parent / f"{copy_dir.name}.lock")
+        if handle is None:
+            current = "building" if current == "building" else "leased"
+        else:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+            if current == "building":
+                current = "failed"  # its builder died mid-build; the next lease rebuilds it
+        return EnvironmentInfo(
+            key=key, copy=int(copy_dir.name), path=str(copy_dir / "venv"), state=current,
+            python_version=state.get("python_version"),
+            requirements=list(state.get("requirements", [])),
+            created_at=state.get("created_at"), last_used_at=state.get("last_used_at"),
+            size_bytes=state.get("size_bytes"), build_seconds=state.get("build_seconds"),
+            error=state.get("error"),
+        )

@@ -1,0 +1,19 @@
+"""Run a job's test cases with pytest in the sandbox and stream per-item results.
+
+No database or API imports: Celery workers run this with no credentials.
+"""
+
+from assay.runner.collect import CollectionError, collect_tests
+from assay.runner.job import run_job
+from assay.runner.models import ItemFinished, ItemStarted, Job, JobItem, JobOutcome
+
+__all__ = [
+    "CollectionError",
+    "ItemFinished",
+    "ItemStarted",
+    "Job",
+    "JobItem",
+    "JobOutcome",
+    "collect_tests",
+    "run_job",
+]

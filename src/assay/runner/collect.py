@@ -1,0 +1,67 @@
+"""collect_tests: the node ids of a project's own suite, collected in the sandbox.
+
+Collection imports the project's test modules, i.e. runs its code, so it gets
+the same sandbox as a test run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+from assay.runner.pytest_cmd import collect_argv, environment_root
+from assay.runner.workspace import PLUGIN_MODULE, PLUGIN_SOURCE, copy_project, create_workspace
+from assay.sandbox import Limits, run_sandboxed
+
+
+class CollectionError(RuntimeError):
+    """pytest could not collect the project's tests; the message holds its output."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(f"{message}\n{output}".strip())
+        self.output = output
+
+
+async def collect_tests(
+    snapshot_dir: Path, python: Path, workspaces_dir: Path, limits: Limits,
+    isolation: str = "auto",
+) -> list[str]:
+    """Node ids as `pytest --collect-only -q` in the project would list them."""
+    root = await asyncio.to_thread(create_workspace, workspaces_dir, "collect")
+    try:
+        project = root / "project"
+        await asyncio.to_thread(copy_project, snapshot_dir, project)
+        plugin_dir = root / ".assay"
+        plugin_dir.mkdir()
+        shutil.copyfile(PLUGIN_SOURCE, plugin_dir / f"{PLUGIN_MODULE}.py")
+        collected: list[list[str]] = []
+        errors: list[str] = []
+
+        def on_line(line: str) -> None:
+            msg = json.loads(line)
+            if msg.get("event") == "collected":
+                collected.append(msg["nodeids"])
+            elif msg.get("event") == "collect_error":
+                errors.append(f"{msg.get('nodeid')}: {msg.get('failure')}")
+
+        pythonpath = [str(plugin_dir), str(project)]
+        if (project / "src").is_dir():
+            pythonpath.append(str(project / "src"))
+        result = await run_sandboxed(
+            collect_argv(python), workspace=root, cwd=project, limits=limits,
+            isolation=isolation, readonly_paths=environment_root(python),
+            env={"PYTHONPATH": ":".join(pythonpath)}, on_report_line=on_line,
+        )
+    finally:
+        await asyncio.to_thread(shutil.rmtree, root, True)
+    output = (result.stdout + "\n" + result.stderr).strip()
+    if result.timed_out:
+        raise CollectionError(f"collection timed out after {limits.wall_seconds:g}s", output)
+    if result.exit_code not in (0, 5) or errors or not collected:
+        raise CollectionError(
+            f"pytest could not collect the project's tests (exit code {result.exit_code})",
+            "\n".join(errors) + "\n" + output,
+        )
+    return collected[-1]

@@ -1,0 +1,39 @@
+"""The pytest command lines Assay runs inside the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assay.runner.workspace import PLUGIN_MODULE
+from assay.sandbox import REPORT_FD
+
+COMMON = ["-p", PLUGIN_MODULE, "-p", "no:cacheprovider", "--color=no", "-q"]
+
+
+def run_argv(
+    python: Path, *, rootdir: Path, select_file: Path, test_timeout_s: float,
+    output_limit: int, args: list[str],
+) -> list[str]:
+    """One pytest process for a batch: collection errors in one file spare the others."""
+    return [
+        str(python), "-m", "pytest", *COMMON,
+        "--rootdir", str(rootdir),
+        "--continue-on-collection-errors",
+        f"--assay-report-fd={REPORT_FD}",
+        f"--assay-select={select_file}",
+        f"--assay-test-timeout={test_timeout_s:g}",
+        f"--assay-output-limit={output_limit}",
+        "--", *args,
+    ]
+
+
+def collect_argv(python: Path) -> list[str]:
+    """Like `pytest --collect-only -q` run by hand in the project: same config, same ids."""
+    return [str(python), "-m", "pytest", *COMMON, "--collect-only",
+            f"--assay-report-fd={REPORT_FD}"]
+
+
+def environment_root(python: Path) -> list[Path]:
+    """The venv the interpreter belongs to, which the sandbox must be able to read."""
+    root = python.parent.parent
+    return [root] if (root / "pyvenv.cfg").exists() else []
