@@ -9,16 +9,16 @@ from assay.orchestrator.executor import Executor, LocalExecutor
 from assay.orchestrator.supervisor import Supervisor
 
 
-def make_executor(ctx: AppContext) -> Executor:
+def make_executor(ctx: AppContext, pool: EnvironmentPool) -> Executor:
     if ctx.settings.executor == "celery":
         from assay.orchestrator.celery_executor import CeleryExecutor  # type: ignore[import-not-found]
 
         executor: Executor = CeleryExecutor(ctx)
         return executor
-    return LocalExecutor(ctx.settings.workers)
+    return LocalExecutor(ctx.settings.workers, pool, ctx.settings.workspaces_dir)
 
 
 def make_supervisor(ctx: AppContext) -> Supervisor:
     pool = EnvironmentPool(ctx.settings.envs_dir)
-    executor = make_executor(ctx)
+    executor = make_executor(ctx, pool)
     return Supervisor(lambda: Orchestrator(ctx, executor, pool))

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, Project, RunStatus, TestCase, TestRun
-from assay.environments import EnvironmentBuildError, spec_for_project
+from assay.environments import EnvironmentBuildError, EnvSpec, spec_for_project
 from assay.orchestrator import results
-from assay.runner import ItemFinished, ItemStarted, Job, JobItem
+from assay.orchestrator.executor import JobSpec
+from assay.runner import ItemFinished, ItemStarted, JobItem
 from assay.sandbox import Limits
 from assay.snapshots import materialize_git, snapshot_tree
 
@@ -41,6 +42,8 @@ class PlanWork:
     project_id: str
     source: dict[str, Any]
     created_at: datetime
+    priority_rank: int
+    attempt: int
     items: list[RunItem]
 
 
@@ -59,7 +62,8 @@ def load_work(session: Session, plan_id: str) -> PlanWork:
         RunItem(run_id, attempt, "code" if code is not None else "reference", code, ref)
         for run_id, attempt, code, ref in rows
     ]
-    return PlanWork(plan.id, plan.project_id, dict(project.source), plan.created_at, items)
+    return PlanWork(plan.id, plan.project_id, dict(project.source), plan.created_at,
+                    plan.priority_rank, plan.attempts, items)
 
 
 def project_dir(source: dict[str, Any], git_cache: Path) -> Path:
@@ -94,14 +98,13 @@ class PlanExecution:
                 snapshot_tree, source_dir, settings.snapshots_dir
             )
             await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, digest))
-            spec = spec_for_project(snapshot)
-            async with orch.pool.lease(spec) as env:
-                size = max(1, settings.batch_size)
-                batches = [work.items[i : i + size] for i in range(0, len(work.items), size)]
-                await asyncio.gather(
-                    *(self._run_batch(work, n, b, env.python, snapshot)
-                      for n, b in enumerate(batches))
-                )
+            env_spec = spec_for_project(snapshot)
+            size = max(1, settings.batch_size)
+            batches = [work.items[i : i + size] for i in range(0, len(work.items), size)]
+            await asyncio.gather(
+                *(self._run_batch(work, n, b, env_spec, digest, snapshot)
+                  for n, b in enumerate(batches))
+            )
         except EnvironmentBuildError as exc:
             error = f"building the project's environment failed:\n{exc.log_tail}"
         except asyncio.CancelledError:
@@ -116,17 +119,19 @@ class PlanExecution:
                 lambda s: results.finish_plan(s, self.plan_id, orch.owner, error)
             )
 
-    async def _run_batch(self, work: PlanWork, n: int, items: list[RunItem], python: Path,
-                         snapshot: Path) -> None:
+    async def _run_batch(self, work: PlanWork, n: int, items: list[RunItem], env_spec: EnvSpec,
+                         digest: str, snapshot: Path) -> None:
         orch = self.orch
         settings = orch.settings
         attempts = {i.run_id: i.attempt for i in items}
-        job = Job(
-            job_id=f"{self.plan_id}-{n}",
+        spec = JobSpec(
+            job_id=f"{self.plan_id}-{work.attempt}-{n}",
+            plan_id=self.plan_id,
+            priority_rank=work.priority_rank,
             items=[JobItem(key=i.run_id, kind=i.kind, code=i.code, nodeid=i.nodeid) for i in items],
-            python=python,
+            snapshot_hash=digest,
             snapshot_dir=snapshot,
-            workspaces_dir=settings.workspaces_dir,
+            env_spec=env_spec,
             limits=Limits(
                 wall_seconds=settings.job_timeout_seconds,
                 cpu_seconds=int(settings.job_timeout_seconds),
@@ -162,10 +167,10 @@ class PlanExecution:
             orch.busy += 1
             try:
                 isolation["value"] = orch.isolation
-                outcome = await orch.executor.run(job, on_event, self.cancel)
+                outcome = await orch.executor.run(spec, on_event, self.cancel)
             finally:
                 orch.busy -= 1
-        log.info("job %s done: exit=%s timed_out=%s isolation=%s", job.job_id,
+        log.info("job %s done: exit=%s timed_out=%s isolation=%s", spec.job_id,
                  outcome.exit_code, outcome.timed_out, outcome.isolation)
 
 
