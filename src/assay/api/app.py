@@ -30,6 +30,7 @@ from assay.api.routes import (
 from assay.config import Settings, get_settings
 from assay.db.engine import Database
 from assay.db.migrate import upgrade
+from assay.environments import EnvironmentPool
 from assay.events.bus import EventBus
 from assay.events.store import install_publisher
 from assay.security.throttle import LoginThrottle
@@ -51,8 +52,11 @@ def build_context(settings: Settings) -> AppContext:
     bus = EventBus()
     install_publisher(db.sessionmaker, bus)
     return AppContext(
-        settings=settings, db=db, bus=bus,
+        settings=settings,
+        db=db,
+        bus=bus,
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
+        pool=EnvironmentPool(settings.envs_dir),
     )
 
 
@@ -95,13 +99,26 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
-            allow_methods=["*"], allow_headers=["*"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
         )
 
     api = APIRouter(prefix="/api/v1")
-    for module in (health, auth, users, tokens, projects, tests, execution, metrics,
-                   environments, ws):
+    for module in (
+        health,
+        auth,
+        users,
+        tokens,
+        projects,
+        tests,
+        execution,
+        metrics,
+        environments,
+        ws,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(metrics.prometheus)
@@ -115,8 +132,9 @@ def _mount_dashboard(app: FastAPI) -> None:
     @app.get("/{path:path}", include_in_schema=False)
     async def dashboard(path: str) -> Response:
         if path.startswith(("api/", "docs", "openapi.json", "redoc")):
-            return Response(status_code=404, content='{"detail":"Not Found"}',
-                            media_type="application/json")
+            return Response(
+                status_code=404, content='{"detail":"Not Found"}', media_type="application/json"
+            )
         index = STATIC / "index.html"
         if not index.exists():
             return HTMLResponse(PLACEHOLDER)

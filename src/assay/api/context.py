@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.config import Settings
 from assay.db.engine import Database
+from assay.environments import EnvironmentPool
 from assay.security.throttle import LoginThrottle
 
 if TYPE_CHECKING:
@@ -20,5 +21,6 @@ class AppContext:
     db: Database
     throttle: LoginThrottle
     bus: EventBus
+    pool: EnvironmentPool
     supervisor: Supervisor | None = None
     extras: dict[str, Any] = field(default_factory=dict)

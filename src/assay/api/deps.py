@@ -50,17 +50,18 @@ def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | 
         user = row.user
         if user.disabled:
             return None
-        # Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
+        # Writing last_used_at on every request would turn reads into writes;
+        # once a minute is plenty.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             row.last_used_at = now
         return user
     claims = access_tokens.decode(token, ctx.settings.resolved_secret_key())
     if claims is None:
         return None
-    user = session.get(User, claims["sub"])
-    if user is None or user.disabled:
+    found = session.get(User, claims["sub"])
+    if found is None or found.disabled:
         return None
-    return user
+    return found
 
 
 def current_user(

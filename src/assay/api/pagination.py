@@ -50,7 +50,9 @@ def _decode(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError as exc:
-        raise HTTPException(422, "cursor is not one this API issued; drop it to start over") from exc
+        raise HTTPException(
+            422, "cursor is not one this API issued; drop it to start over"
+        ) from exc
     if not isinstance(values, list) or len(values) != 2:
         raise HTTPException(422, "cursor is not one this API issued; drop it to start over")
     return values

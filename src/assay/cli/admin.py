@@ -49,8 +49,13 @@ def _user(s: Session, username: str) -> User:
 def user_create(
     username: str,
     role: Role = typer.Option(Role.viewer, help="admin, editor or viewer"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                 envvar="ASSAY_NEW_USER_PASSWORD"),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="ASSAY_NEW_USER_PASSWORD",
+    ),
 ) -> None:
     """Create a user."""
     with session() as s:
@@ -89,13 +94,18 @@ def user_disable(username: str, enable: bool = typer.Option(False, "--enable")) 
 
 
 @tokens.command("create")
-def token_create(username: str, name: str = typer.Option(..., help="What the token is for.")) -> None:
+def token_create(
+    username: str, name: str = typer.Option(..., help="What the token is for.")
+) -> None:
     """Create an API token for a user; it is printed once."""
     with session() as s:
         user = _user(s, username)
         secret = api_tokens.generate()
-        s.add(ApiToken(user_id=user.id, name=name, prefix=secret[:12],
-                       token_hash=api_tokens.digest(secret)))
+        s.add(
+            ApiToken(
+                user_id=user.id, name=name, prefix=secret[:12], token_hash=api_tokens.digest(secret)
+            )
+        )
     typer.echo(secret)
 
 
@@ -106,9 +116,14 @@ def token_list(username: str) -> None:
         user = _user(s, username)
         table = Table("id", "name", "prefix", "created", "last used", "revoked")
         for t in user.tokens:
-            table.add_row(t.id, t.name, t.prefix, t.created_at.isoformat(),
-                          t.last_used_at.isoformat() if t.last_used_at else "",
-                          t.revoked_at.isoformat() if t.revoked_at else "")
+            table.add_row(
+                t.id,
+                t.name,
+                t.prefix,
+                t.created_at.isoformat(),
+                t.last_used_at.isoformat() if t.last_used_at else "",
+                t.revoked_at.isoformat() if t.revoked_at else "",
+            )
         console.print(table)
 
 

@@ -9,6 +9,7 @@ that expired because a server or worker died.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -102,13 +103,25 @@ class Orchestrator:
         self.writer.start()
         heartbeat = asyncio.create_task(self._heartbeat(), name="assay-heartbeat")
         try:
-            await self.read(lambda s: events.append(
-                s, "orchestrator.started", {"owner": self.owner, "executor": self.executor.name,
-                                            "slots": self.executor.slots,
-                                            "isolation": self.isolation}))
-            log.info("Test execution orchestrator started (owner=%s executor=%s slots=%d "
-                     "sandbox=%s)", self.owner, self.executor.name, self.executor.slots,
-                     self.isolation)
+            await self.read(
+                lambda s: events.append(
+                    s,
+                    "orchestrator.started",
+                    {
+                        "owner": self.owner,
+                        "executor": self.executor.name,
+                        "slots": self.executor.slots,
+                        "isolation": self.isolation,
+                    },
+                )
+            )
+            log.info(
+                "Test execution orchestrator started (owner=%s executor=%s slots=%d sandbox=%s)",
+                self.owner,
+                self.executor.name,
+                self.executor.slots,
+                self.isolation,
+            )
             await self.reconcile()
             next_reconcile = time.monotonic() + self.settings.reconcile_seconds
             while not self.stopping:
@@ -160,12 +173,16 @@ class Orchestrator:
         """The safety net: recover expired leases, then claim what is waiting."""
 
         def recover(session: Session) -> list[dict[str, Any]]:
-            owners = set(session.scalars(
-                select(ExecutionPlan.lease_owner).where(
-                    ExecutionPlan.status == PlanStatus.running.value,
-                    ExecutionPlan.lease_owner.is_not(None),
-                ).distinct()
-            ))
+            owners = set(
+                session.scalars(
+                    select(ExecutionPlan.lease_owner)
+                    .where(
+                        ExecutionPlan.status == PlanStatus.running.value,
+                        ExecutionPlan.lease_owner.is_not(None),
+                    )
+                    .distinct()
+                )
+            )
             dead = {o for o in owners if o and owner_is_dead(o)}
             return queue.recover_expired(session, self.settings.max_attempts, dead)
 
@@ -179,9 +196,7 @@ class Orchestrator:
             try:
                 ids = list(self.running)
                 if ids:
-                    await self.read(lambda s: queue.renew_leases(
-                        s, self.owner, ids, self.settings.lease_seconds))
-                    lost = await self.read(lambda s: self._lost_leases(s, ids))
+                    lost = await self.read(functools.partial(self._renew, ids=ids))
                     for plan_id in lost:
                         log.warning("lost the lease of plan %s; stopping its jobs", plan_id)
                         if plan_id in self.running:
@@ -191,18 +206,31 @@ class Orchestrator:
                 log.exception("heartbeat failed")
             await asyncio.sleep(self.settings.heartbeat_seconds)
 
+    def _renew(self, session: Session, ids: list[str]) -> list[str]:
+        """Extend our leases; return the plans whose lease another owner has taken."""
+        queue.renew_leases(session, self.owner, ids, self.settings.lease_seconds)
+        return self._lost_leases(session, ids)
+
     def _lost_leases(self, session: Session, ids: list[str]) -> list[str]:
-        still = set(session.scalars(select(ExecutionPlan.id).where(
-            ExecutionPlan.id.in_(ids), ExecutionPlan.lease_owner == self.owner,
-            ExecutionPlan.status == PlanStatus.running.value)))
+        still = set(
+            session.scalars(
+                select(ExecutionPlan.id).where(
+                    ExecutionPlan.id.in_(ids),
+                    ExecutionPlan.lease_owner == self.owner,
+                    ExecutionPlan.status == PlanStatus.running.value,
+                )
+            )
+        )
         # A plan that finished or was cancelled is not "lost": its task is ending anyway.
         return [i for i in ids if i not in still and self._is_running_elsewhere(session, i)]
 
     @staticmethod
     def _is_running_elsewhere(session: Session, plan_id: str) -> bool:
         plan = session.get(ExecutionPlan, plan_id)
-        return plan is not None and plan.status in (PlanStatus.queued.value,
-                                                    PlanStatus.running.value)
+        return plan is not None and plan.status in (
+            PlanStatus.queued.value,
+            PlanStatus.running.value,
+        )
 
     async def stop(self, grace_seconds: float) -> None:
         """Stop dispatching, let running jobs finish for a while, then hand them back."""

@@ -72,9 +72,14 @@ class JobSpec:
 
     def to_job(self, python: Path, snapshot_dir: Path, workspaces_dir: Path) -> Job:
         return Job(
-            job_id=self.job_id, items=self.items, python=python, snapshot_dir=snapshot_dir,
-            workspaces_dir=workspaces_dir, limits=self.limits,
-            test_timeout_s=self.test_timeout_s, isolation=self.isolation,
+            job_id=self.job_id,
+            items=self.items,
+            python=python,
+            snapshot_dir=snapshot_dir,
+            workspaces_dir=workspaces_dir,
+            limits=self.limits,
+            test_timeout_s=self.test_timeout_s,
+            isolation=self.isolation,
         )
 
 

@@ -11,7 +11,7 @@ from assay.orchestrator.supervisor import Supervisor
 
 def make_executor(ctx: AppContext, pool: EnvironmentPool) -> Executor:
     if ctx.settings.executor == "celery":
-        from assay.orchestrator.celery_executor import CeleryExecutor  # type: ignore[import-not-found]
+        from assay.orchestrator.celery_executor import CeleryExecutor
 
         executor: Executor = CeleryExecutor(ctx)
         return executor
@@ -19,6 +19,6 @@ def make_executor(ctx: AppContext, pool: EnvironmentPool) -> Executor:
 
 
 def make_supervisor(ctx: AppContext) -> Supervisor:
-    pool = EnvironmentPool(ctx.settings.envs_dir)
+    pool = ctx.pool
     executor = make_executor(ctx, pool)
     return Supervisor(lambda: Orchestrator(ctx, executor, pool))

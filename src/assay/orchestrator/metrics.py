@@ -22,5 +22,8 @@ class LatencyWindow:
         return round(ordered[k], 2)
 
     def summary(self) -> dict[str, float | None]:
-        return {"p50": self.percentile(50), "p99": self.percentile(99),
-                "samples": float(len(self.samples))}
+        return {
+            "p50": self.percentile(50),
+            "p99": self.percentile(99),
+            "samples": float(len(self.samples)),
+        }

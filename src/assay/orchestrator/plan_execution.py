@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, Project, RunStatus, TestCase, TestRun
-from assay.environments import EnvironmentBuildError, EnvSpec, spec_for_project
+from assay.environments import EnvironmentBuildError, EnvSpec
 from assay.orchestrator import results
 from assay.orchestrator.executor import JobSpec
 from assay.runner import ItemFinished, ItemStarted, JobItem
 from assay.sandbox import Limits
-from assay.snapshots import materialize_git, snapshot_tree
+from assay.services.source import snapshot_source
 
 if TYPE_CHECKING:
     from assay.orchestrator.core import Orchestrator
@@ -62,18 +62,15 @@ def load_work(session: Session, plan_id: str) -> PlanWork:
         RunItem(run_id, attempt, "code" if code is not None else "reference", code, ref)
         for run_id, attempt, code, ref in rows
     ]
-    return PlanWork(plan.id, plan.project_id, dict(project.source), plan.created_at,
-                    plan.priority_rank, plan.attempts, items)
-
-
-def project_dir(source: dict[str, Any], git_cache: Path) -> Path:
-    """The directory holding the project's code right now (a git source is fetched)."""
-    if source["type"] == "path":
-        path = Path(source["path"])
-        if not path.is_dir():
-            raise FileNotFoundError(f"project path {path} no longer exists on the server")
-        return path
-    return materialize_git(source["url"], source.get("ref"), git_cache)
+    return PlanWork(
+        plan.id,
+        plan.project_id,
+        dict(project.source),
+        plan.created_at,
+        plan.priority_rank,
+        plan.attempts,
+        items,
+    )
 
 
 class PlanExecution:
@@ -91,19 +88,15 @@ class PlanExecution:
         try:
             work = await orch.read(lambda s: load_work(s, self.plan_id))
             settings = orch.settings
-            source_dir = await asyncio.to_thread(
-                project_dir, work.source, settings.data_dir.resolve() / "git"
-            )
-            digest, snapshot = await asyncio.to_thread(
-                snapshot_tree, source_dir, settings.snapshots_dir
-            )
-            await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, digest))
-            env_spec = spec_for_project(snapshot)
+            snap = await asyncio.to_thread(snapshot_source, work.source, settings)
+            await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, snap.digest))
             size = max(1, settings.batch_size)
             batches = [work.items[i : i + size] for i in range(0, len(work.items), size)]
             await asyncio.gather(
-                *(self._run_batch(work, n, b, env_spec, digest, snapshot)
-                  for n, b in enumerate(batches))
+                *(
+                    self._run_batch(work, n, b, snap.env_spec, snap.digest, snap.path)
+                    for n, b in enumerate(batches)
+                )
             )
         except EnvironmentBuildError as exc:
             error = f"building the project's environment failed:\n{exc.log_tail}"
@@ -119,8 +112,15 @@ class PlanExecution:
                 lambda s: results.finish_plan(s, self.plan_id, orch.owner, error)
             )
 
-    async def _run_batch(self, work: PlanWork, n: int, items: list[RunItem], env_spec: EnvSpec,
-                         digest: str, snapshot: Path) -> None:
+    async def _run_batch(
+        self,
+        work: PlanWork,
+        n: int,
+        items: list[RunItem],
+        env_spec: EnvSpec,
+        digest: str,
+        snapshot: Path,
+    ) -> None:
         orch = self.orch
         settings = orch.settings
         attempts = {i.run_id: i.attempt for i in items}
@@ -154,8 +154,15 @@ class PlanExecution:
                 op = lambda s: results.run_started(s, plan, ev.key, attempt)  # noqa: E731
             else:
                 op = lambda s: results.run_finished(  # noqa: E731
-                    s, plan, ev.key, attempt, outcome=ev.outcome, duration_s=ev.duration_s,
-                    failure=ev.failure, output=ev.output, isolation=isolation["value"],
+                    s,
+                    plan,
+                    ev.key,
+                    attempt,
+                    outcome=ev.outcome,
+                    duration_s=ev.duration_s,
+                    failure=ev.failure,
+                    output=ev.output,
+                    isolation=isolation["value"],
                     details=ev.tests,
                 )
             self._writes.append(asyncio.ensure_future(orch.writer.submit(op)))
@@ -170,8 +177,13 @@ class PlanExecution:
                 outcome = await orch.executor.run(spec, on_event, self.cancel)
             finally:
                 orch.busy -= 1
-        log.info("job %s done: exit=%s timed_out=%s isolation=%s", spec.job_id,
-                 outcome.exit_code, outcome.timed_out, outcome.isolation)
+        log.info(
+            "job %s done: exit=%s timed_out=%s isolation=%s",
+            spec.job_id,
+            outcome.exit_code,
+            outcome.timed_out,
+            outcome.isolation,
+        )
 
 
 @dataclass

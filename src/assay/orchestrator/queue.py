@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from assay.db.base import utcnow
+from assay.db.base import affected, utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, RunStatus, TestRun
 from assay.events import store as events
 
@@ -35,7 +35,8 @@ def claim_next(session: Session, owner: str, lease_seconds: float) -> ExecutionP
     plan_id = session.scalar(pick)
     if plan_id is None:
         return None
-    won = session.execute(
+    won = affected(
+        session,
         update(ExecutionPlan)
         .where(ExecutionPlan.id == plan_id, ExecutionPlan.status == PlanStatus.queued.value)
         .values(
@@ -46,15 +47,17 @@ def claim_next(session: Session, owner: str, lease_seconds: float) -> ExecutionP
             started_at=func.coalesce(ExecutionPlan.started_at, now),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         return None
     plan = session.get(ExecutionPlan, plan_id, populate_existing=True)
     assert plan is not None
     events.append(
-        session, "plan.started",
+        session,
+        "plan.started",
         {"status": plan.status, "attempt": plan.attempts, "owner": owner},
-        plan_id=plan.id, project_id=plan.project_id,
+        plan_id=plan.id,
+        project_id=plan.project_id,
     )
     return plan
 
@@ -62,7 +65,8 @@ def claim_next(session: Session, owner: str, lease_seconds: float) -> ExecutionP
 def renew_leases(session: Session, owner: str, plan_ids: list[str], lease_seconds: float) -> int:
     if not plan_ids:
         return 0
-    return session.execute(
+    return affected(
+        session,
         update(ExecutionPlan)
         .where(
             ExecutionPlan.id.in_(plan_ids),
@@ -71,11 +75,16 @@ def renew_leases(session: Session, owner: str, plan_ids: list[str], lease_second
         )
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
 
 
-def _requeue_or_fail(session: Session, plan: ExecutionPlan, reason: str, max_attempts: int,
-                     count_attempt: bool = True) -> str:
+def _requeue_or_fail(
+    session: Session,
+    plan: ExecutionPlan,
+    reason: str,
+    max_attempts: int,
+    count_attempt: bool = True,
+) -> str:
     """Put an interrupted plan back in the queue, or error it when out of attempts."""
     if count_attempt and plan.attempts >= max_attempts:
         plan.status = PlanStatus.error.value
@@ -88,8 +97,13 @@ def _requeue_or_fail(session: Session, plan: ExecutionPlan, reason: str, max_att
             .values(status=RunStatus.error.value, failure=plan.error, finished_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        events.append(session, "plan.finished", {"status": plan.status, "error": plan.error},
-                      plan_id=plan.id, project_id=plan.project_id)
+        events.append(
+            session,
+            "plan.finished",
+            {"status": plan.status, "error": plan.error},
+            plan_id=plan.id,
+            project_id=plan.project_id,
+        )
         return "errored"
     if not count_attempt:
         plan.attempts = max(plan.attempts - 1, 0)
@@ -103,13 +117,19 @@ def _requeue_or_fail(session: Session, plan: ExecutionPlan, reason: str, max_att
         .values(status=RunStatus.queued.value, attempt=TestRun.attempt + 1, started_at=None)
         .execution_options(synchronize_session=False)
     )
-    events.append(session, "plan.requeued", {"status": plan.status, "reason": reason},
-                  plan_id=plan.id, project_id=plan.project_id)
+    events.append(
+        session,
+        "plan.requeued",
+        {"status": plan.status, "reason": reason},
+        plan_id=plan.id,
+        project_id=plan.project_id,
+    )
     return "requeued"
 
 
-def recover_expired(session: Session, max_attempts: int,
-                    dead_owners: set[str] | None = None) -> list[dict[str, Any]]:
+def recover_expired(
+    session: Session, max_attempts: int, dead_owners: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Plans whose lease ran out (or whose owner is known dead) are requeued or errored."""
     now = utcnow()
     stmt = select(ExecutionPlan).where(ExecutionPlan.status == PlanStatus.running.value)
@@ -121,8 +141,9 @@ def recover_expired(session: Session, max_attempts: int,
     out = []
     for plan in session.scalars(stmt.where(cond)):
         reason = f"lease of {plan.lease_owner} expired (its server or worker stopped)"
-        out.append({"plan_id": plan.id, "action": _requeue_or_fail(session, plan, reason,
-                                                                   max_attempts)})
+        out.append(
+            {"plan_id": plan.id, "action": _requeue_or_fail(session, plan, reason, max_attempts)}
+        )
     return out
 
 

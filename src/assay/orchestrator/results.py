@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from assay.db.base import utcnow
+from assay.db.base import affected, utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, RunStatus, TestRun
 from assay.events import store as events
+
+
+class PlanRef(Protocol):
+    """What result writers need of a plan (an ORM row or a plain record)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def project_id(self) -> str: ...
+
 
 FINAL_RUN = {RunStatus.passed, RunStatus.failed, RunStatus.error, RunStatus.skipped}
 
 
-def run_started(session: Session, plan: ExecutionPlan, run_id: str, attempt: int) -> bool:
+def run_started(session: Session, plan: PlanRef, run_id: str, attempt: int) -> bool:
     now = utcnow()
-    won = session.execute(
+    won = affected(
+        session,
         update(TestRun)
-        .where(TestRun.id == run_id, TestRun.attempt == attempt,
-               TestRun.status == RunStatus.queued.value)
+        .where(
+            TestRun.id == run_id,
+            TestRun.attempt == attempt,
+            TestRun.status == RunStatus.queued.value,
+        )
         .values(status=RunStatus.running.value, started_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won:
-        events.append(session, "test.started", {"run_id": run_id, "started_at": now.isoformat()},
-                      plan_id=plan.id, project_id=plan.project_id)
+        events.append(
+            session,
+            "test.started",
+            {"run_id": run_id, "started_at": now.isoformat()},
+            plan_id=plan.id,
+            project_id=plan.project_id,
+        )
     return bool(won)
 
 
 def run_finished(
     session: Session,
-    plan: ExecutionPlan,
+    plan: PlanRef,
     run_id: str,
     attempt: int,
     *,
@@ -46,20 +66,37 @@ def run_finished(
     status = RunStatus(outcome)
     if status not in FINAL_RUN:
         raise ValueError(f"not a final outcome: {outcome}")
-    won = session.execute(
+    won = affected(
+        session,
         update(TestRun)
-        .where(TestRun.id == run_id, TestRun.attempt == attempt,
-               TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]))
-        .values(status=status.value, duration_s=duration_s, failure=failure, output=output,
-                isolation=isolation, details=details, finished_at=utcnow())
+        .where(
+            TestRun.id == run_id,
+            TestRun.attempt == attempt,
+            TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]),
+        )
+        .values(
+            status=status.value,
+            duration_s=duration_s,
+            failure=failure,
+            output=output,
+            isolation=isolation,
+            details=details,
+            finished_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won:
         events.append(
-            session, "test.finished",
-            {"run_id": run_id, "status": status.value, "duration_s": duration_s,
-             "failure": (failure or "")[:2000] or None},
-            plan_id=plan.id, project_id=plan.project_id,
+            session,
+            "test.finished",
+            {
+                "run_id": run_id,
+                "status": status.value,
+                "duration_s": duration_s,
+                "failure": (failure or "")[:2000] or None,
+            },
+            plan_id=plan.id,
+            project_id=plan.project_id,
         )
     return bool(won)
 
@@ -67,7 +104,8 @@ def run_finished(
 def plan_counts(session: Session, plan_id: str) -> dict[str, int]:
     counts = dict.fromkeys([s.value for s in RunStatus], 0)
     for status, n in session.execute(
-        select(TestRun.status, func.count()).where(TestRun.plan_id == plan_id)
+        select(TestRun.status, func.count())
+        .where(TestRun.plan_id == plan_id)
         .group_by(TestRun.status)
     ):
         counts[status] = n
@@ -92,8 +130,10 @@ def finish_plan(session: Session, plan_id: str, owner: str, error: str | None = 
     reason = error or "the runner did not report this test"
     session.execute(
         update(TestRun)
-        .where(TestRun.plan_id == plan_id,
-               TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]))
+        .where(
+            TestRun.plan_id == plan_id,
+            TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]),
+        )
         .values(status=RunStatus.error.value, failure=reason, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -103,7 +143,11 @@ def finish_plan(session: Session, plan_id: str, owner: str, error: str | None = 
     plan.error = error
     plan.finished_at = utcnow()
     plan.lease_owner = plan.lease_expires_at = None
-    events.append(session, "plan.finished",
-                  {"status": plan.status, "counts": counts, "error": error},
-                  plan_id=plan.id, project_id=plan.project_id)
+    events.append(
+        session,
+        "plan.finished",
+        {"status": plan.status, "counts": counts, "error": error},
+        plan_id=plan.id,
+        project_id=plan.project_id,
+    )
     return plan.status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,8 +20,12 @@ log = logging.getLogger("assay.orchestrator")
 class Supervisor:
     """Owns the orchestrator task. `restart()` is the admin's clean stop-and-start."""
 
-    def __init__(self, factory: Callable[[], Orchestrator], grace_seconds: float = 10.0,
-                 max_backoff: float = 30.0) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], Orchestrator],
+        grace_seconds: float = 10.0,
+        max_backoff: float = 30.0,
+    ) -> None:
         self.factory = factory
         self.grace_seconds = grace_seconds
         self.max_backoff = max_backoff
@@ -65,8 +70,11 @@ class Supervisor:
                 self.crashes += 1
                 self.restarts += 1
                 self.last_crash = f"{type(exc).__name__}: {exc}"
-                log.exception("orchestrator crashed (restart %d); restarting in %.1f s",
-                              self.restarts, backoff)
+                log.exception(
+                    "orchestrator crashed (restart %d); restarting in %.1f s",
+                    self.restarts,
+                    backoff,
+                )
                 try:
                     await orch.stop(grace_seconds=0)
                 except Exception:
@@ -75,8 +83,9 @@ class Supervisor:
                     backoff = 0.5  # it ran fine for a while: start over gently
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-                await self._record("orchestrator.restarted",
-                                   {"reason": self.last_crash, "restarts": self.restarts})
+                await self._record(
+                    "orchestrator.restarted", {"reason": self.last_crash, "restarts": self.restarts}
+                )
 
     async def _record(self, kind: str, payload: dict[str, Any]) -> None:
         orch = self.orchestrator
@@ -95,10 +104,8 @@ class Supervisor:
                 await orch.stop(self.grace_seconds)
             if task is not None:
                 task.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-                except (asyncio.CancelledError, Exception):
-                    pass
             self._task = None
 
     async def restart(self) -> None:

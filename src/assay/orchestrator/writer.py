@@ -9,6 +9,7 @@ latency stays at one commit and throughput grows with load.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -80,7 +81,5 @@ class BatchWriter:
             await self._flush(batch)
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass

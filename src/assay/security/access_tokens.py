@@ -19,6 +19,8 @@ def issue(user_id: str, secret: str, minutes: int, **claims: Any) -> str:
 def decode(token: str, secret: str) -> dict[str, Any] | None:
     """The claims of a valid, unexpired token; None for anything else."""
     try:
-        return jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        return jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
     except jwt.PyJWTError:
         return None

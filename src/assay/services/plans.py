@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from assay.db.base import utcnow
+from assay.db.base import affected, utcnow
 from assay.db.models import (
     ExecutionPlan,
     PlanStatus,
@@ -66,10 +66,17 @@ def create_plan(
     session.add(plan)
     session.flush()
     events.append(
-        session, "plan.queued",
-        {"status": plan.status, "priority": plan.priority, "name": plan.name,
-         "total": len(cases), "trigger": plan.trigger},
-        plan_id=plan.id, project_id=project_id,
+        session,
+        "plan.queued",
+        {
+            "status": plan.status,
+            "priority": plan.priority,
+            "name": plan.name,
+            "total": len(cases),
+            "trigger": plan.trigger,
+        },
+        plan_id=plan.id,
+        project_id=project_id,
     )
     return plan
 
@@ -77,10 +84,7 @@ def create_plan(
 def cases_by_ids(session: Session, project_id: str, ids: Sequence[str]) -> list[TestCase]:
     """The test cases in the order asked; unknown ids or another project's are an error."""
     unique = list(dict.fromkeys(ids))
-    found = {
-        c.id: c
-        for c in session.scalars(select(TestCase).where(TestCase.id.in_(unique)))
-    }
+    found = {c.id: c for c in session.scalars(select(TestCase).where(TestCase.id.in_(unique)))}
     missing = [i for i in unique if i not in found or found[i].project_id != project_id]
     if missing:
         raise PlanError(
@@ -97,24 +101,38 @@ def cancel_plan(session: Session, plan: ExecutionPlan) -> bool:
     The conditional update wins against a concurrent finish; the `plan.cancelled`
     event tells the orchestrator running it to kill the job's processes.
     """
-    won = session.execute(
+    won = affected(
+        session,
         update(ExecutionPlan)
-        .where(ExecutionPlan.id == plan.id,
-               ExecutionPlan.status.in_([PlanStatus.queued.value, PlanStatus.running.value]))
-        .values(status=PlanStatus.cancelled.value, finished_at=utcnow(), lease_owner=None,
-                lease_expires_at=None)
+        .where(
+            ExecutionPlan.id == plan.id,
+            ExecutionPlan.status.in_([PlanStatus.queued.value, PlanStatus.running.value]),
+        )
+        .values(
+            status=PlanStatus.cancelled.value,
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         return False
     session.execute(
         update(TestRun)
-        .where(TestRun.plan_id == plan.id,
-               TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]))
+        .where(
+            TestRun.plan_id == plan.id,
+            TestRun.status.in_([RunStatus.queued.value, RunStatus.running.value]),
+        )
         .values(status=RunStatus.cancelled.value, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.refresh(plan)
-    events.append(session, "plan.cancelled", {"status": plan.status},
-                  plan_id=plan.id, project_id=plan.project_id)
+    events.append(
+        session,
+        "plan.cancelled",
+        {"status": plan.status},
+        plan_id=plan.id,
+        project_id=plan.project_id,
+    )
     return True

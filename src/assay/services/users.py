@@ -65,8 +65,6 @@ def bootstrap_admin(session: Session, data_dir: Path, password: str | None) -> s
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(password + "\n")
-        log.warning(
-            "Created user 'admin' with generated password: %s (also in %s)", password, path
-        )
+        log.warning("Created user 'admin' with generated password: %s (also in %s)", password, path)
     create_user(session, "admin", password, Role.admin)
     return generated

@@ -18,7 +18,9 @@ from assay.security.passwords import verify_password
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _login(ctx: AppContext, session: DbSession, request: Request, username: str, password: str) -> TokenResponse:
+def _login(
+    ctx: AppContext, session: DbSession, request: Request, username: str, password: str
+) -> TokenResponse:
     address = request.client.host if request.client else "unknown"
     keys = (f"user:{username.lower()}", f"ip:{address}")
     wait = ctx.throttle.retry_after(*keys)

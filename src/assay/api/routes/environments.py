@@ -15,8 +15,5 @@ router = APIRouter(prefix="/environments", tags=["environments"])
 @router.get("")
 async def list_environments(_: Viewer, ctx: Ctx) -> list[dict[str, Any]]:
     """Every environment with its state (building, ready, failed, leased)."""
-    sup = ctx.supervisor
-    if sup is None or sup.orchestrator is None:
-        return []
-    infos = await asyncio.to_thread(sup.orchestrator.pool.list)
+    infos = await asyncio.to_thread(ctx.pool.list)
     return [info.to_dict() if hasattr(info, "to_dict") else vars(info) for info in infos]

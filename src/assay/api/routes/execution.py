@@ -68,12 +68,20 @@ def _create(session: Session, body: PlanCreate, user_id: str, trigger: Trigger) 
             sel = body.selection
             assert sel is not None
             stmt = filtered(body.project_id, sel.status, sel.origin, sel.priority, sel.tags)
-            cases = list(session.scalars(stmt.order_by(TestCase.priority_rank, TestCase.created_at)))
+            cases = list(
+                session.scalars(stmt.order_by(TestCase.priority_rank, TestCase.created_at))
+            )
             if not cases:
                 raise PlanError("selection", "the selection matches no test case of this project")
-        plan = create_plan(session, project_id=body.project_id, cases=cases,
-                           priority=body.priority, name=body.name, trigger=trigger,
-                           created_by=user_id)
+        plan = create_plan(
+            session,
+            project_id=body.project_id,
+            cases=cases,
+            priority=body.priority,
+            name=body.name,
+            trigger=trigger,
+            created_by=user_id,
+        )
     except PlanError as exc:
         raise field_error(exc.field, str(exc)) from exc
     # Commit before answering: the plan is durable from the moment the client sees 201.
@@ -89,7 +97,9 @@ def create(body: PlanCreate, user: Editor, session: DbSession) -> PlanOut:
 
 @router.get("/plans", response_model=Page[PlanOut])
 def list_plans(
-    _: Viewer, session: DbSession, page: PageDep,
+    _: Viewer,
+    session: DbSession,
+    page: PageDep,
     project_id: str | None = Query(None, max_length=32),
     status_: list[PlanStatus] | None = Query(None, alias="status"),
 ) -> Page[PlanOut]:
@@ -98,10 +108,16 @@ def list_plans(
         stmt = stmt.where(ExecutionPlan.project_id == project_id)
     if status_:
         stmt = stmt.where(ExecutionPlan.status.in_([s.value for s in status_]))
-    rows, total, cursor = paginate(session, stmt, page, ExecutionPlan.created_at,
-                                   ExecutionPlan.id, True)
-    return Page(items=[plan_out(session, p) for p in rows], total=total, limit=page.limit,
-                offset=page.offset, next_cursor=cursor)
+    rows, total, cursor = paginate(
+        session, stmt, page, ExecutionPlan.created_at, ExecutionPlan.id, True
+    )
+    return Page(
+        items=[plan_out(session, p) for p in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=cursor,
+    )
 
 
 @router.get("/plans/{plan_id}", response_model=PlanDetail)
@@ -128,19 +144,28 @@ def rerun(plan_id: str, body: RerunRequest, user: Editor, session: DbSession) ->
         runs = [r for r in runs if r.status in (RunStatus.failed.value, RunStatus.error.value)]
     ids = [r.test_case_id for r in runs if r.test_case_id]
     if not ids:
-        raise field_error("failed_only", "no test case of this plan to run again"
-                          + (" (none failed)" if body.failed_only else ""))
+        raise field_error(
+            "failed_only",
+            "no test case of this plan to run again"
+            + (" (none failed)" if body.failed_only else ""),
+        )
     cases = {c.id: c for c in session.scalars(select(TestCase).where(TestCase.id.in_(ids)))}
     plan = create_plan(
-        session, project_id=source.project_id, cases=[cases[i] for i in ids if i in cases],
-        priority=body.priority or Priority(source.priority), name=f"rerun of {source.name}",
-        trigger=Trigger.rerun, created_by=user.id, source_plan_id=source.id,
+        session,
+        project_id=source.project_id,
+        cases=[cases[i] for i in ids if i in cases],
+        priority=body.priority or Priority(source.priority),
+        name=f"rerun of {source.name}",
+        trigger=Trigger.rerun,
+        created_by=user.id,
+        source_plan_id=source.id,
     )
     session.commit()
     return plan_out(session, plan)
 
 
 # -- the seed's API -------------------------------------------------------------------
+
 
 def orchestrator_state(ctx: AppContext) -> dict[str, Any]:
     sup = ctx.supervisor
@@ -168,7 +193,9 @@ async def poll(_: Editor, ctx: Ctx) -> PollResponse:
     """Run a reconcile pass now: recover expired leases and dispatch what waits."""
     sup = ctx.supervisor
     if sup is None or sup.orchestrator is None or not sup.running:
-        raise HTTPException(409, "the orchestrator is stopped; POST /execution/orchestrator/restart")
+        raise HTTPException(
+            409, "the orchestrator is stopped; POST /execution/orchestrator/restart"
+        )
     detected = await sup.orchestrator.reconcile()
     depth = await sup.orchestrator.read(queue.depth)
     return PollResponse(detected_plans=detected, queue=QueueOut(**vars(depth)))
@@ -212,7 +239,6 @@ def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
         "workers_total": orch.executor.slots if orch else 0,
         "dispatch_latency_ms": orch.latency.summary() if orch else {"p50": None, "p99": None},
         "uptime_s": round(time.monotonic() - orch.started_monotonic, 1) if orch else 0,
-        "last_heartbeat": orch.last_heartbeat.isoformat() if orch and orch.last_heartbeat
-        else None,
+        "last_heartbeat": orch.last_heartbeat.isoformat() if orch and orch.last_heartbeat else None,
         "restarts": sup.restarts if sup else 0,
     }

@@ -46,24 +46,34 @@ GAUGES = {
 }
 
 
-@prometheus.get("/metrics", response_class=PlainTextResponse,
-                dependencies=[Depends(metrics_access)])
+@prometheus.get(
+    "/metrics", response_class=PlainTextResponse, dependencies=[Depends(metrics_access)]
+)
 async def prometheus_metrics(ctx: Ctx) -> str:
     m = await asyncio.to_thread(metrics_snapshot, ctx)
     lines: list[str] = []
     for key, help_ in GAUGES.items():
-        lines += [f"# HELP assay_{key} {help_}", f"# TYPE assay_{key} gauge",
-                  f"assay_{key} {m[key]}"]
-    lines += ["# HELP assay_test_results_total Finished test runs by outcome",
-              "# TYPE assay_test_results_total counter"]
+        lines += [
+            f"# HELP assay_{key} {help_}",
+            f"# TYPE assay_{key} gauge",
+            f"assay_{key} {m[key]}",
+        ]
+    lines += [
+        "# HELP assay_test_results_total Finished test runs by outcome",
+        "# TYPE assay_test_results_total counter",
+    ]
     for outcome in ("passed", "failed", "errored", "skipped", "cancelled"):
         lines.append(f'assay_test_results_total{{outcome="{outcome}"}} {m[outcome]}')
-    lines += ["# HELP assay_orchestrator_up 1 when the orchestrator is healthy",
-              "# TYPE assay_orchestrator_up gauge",
-              f"assay_orchestrator_up {1 if m['orchestrator_status'] == 'healthy' else 0}"]
+    lines += [
+        "# HELP assay_orchestrator_up 1 when the orchestrator is healthy",
+        "# TYPE assay_orchestrator_up gauge",
+        f"assay_orchestrator_up {1 if m['orchestrator_status'] == 'healthy' else 0}",
+    ]
     lat = m["dispatch_latency_ms"]
-    lines += ["# HELP assay_dispatch_latency_ms Plan created to job started",
-              "# TYPE assay_dispatch_latency_ms summary"]
+    lines += [
+        "# HELP assay_dispatch_latency_ms Plan created to job started",
+        "# TYPE assay_dispatch_latency_ms summary",
+    ]
     for q, key in (("0.5", "p50"), ("0.99", "p99")):
         if lat.get(key) is not None:
             lines.append(f'assay_dispatch_latency_ms{{quantile="{q}"}} {lat[key]}')

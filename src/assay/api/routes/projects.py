@@ -54,7 +54,9 @@ def create_project(body: ProjectCreate, user: Editor, session: DbSession) -> Pro
     if _name_taken(session, body.name):
         raise conflict(f"a project named {body.name!r} already exists")
     project = Project(
-        name=body.name, description=body.description, source=_source(body.source),
+        name=body.name,
+        description=body.description,
+        source=_source(body.source),
         created_by=user.id,
     )
     session.add(project)
@@ -64,7 +66,9 @@ def create_project(body: ProjectCreate, user: Editor, session: DbSession) -> Pro
 
 @router.get("", response_model=Page[ProjectOut])
 def list_projects(
-    _: Viewer, session: DbSession, page: PageDep,
+    _: Viewer,
+    session: DbSession,
+    page: PageDep,
     q: str | None = Query(None, max_length=200, description="Filter by name."),
 ) -> Page[ProjectOut]:
     stmt = select(Project)
@@ -72,8 +76,11 @@ def list_projects(
         stmt = stmt.where(func.lower(Project.name).contains(q.lower()))
     rows, total, cursor = paginate(session, stmt, page, Project.name, Project.id, False)
     return Page(
-        items=[_out(session, p) for p in rows], total=total, limit=page.limit,
-        offset=page.offset, next_cursor=cursor,
+        items=[_out(session, p) for p in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=cursor,
     )
 
 
@@ -101,7 +108,9 @@ def update_project(
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_project(
-    project_id: str, _: Editor, session: DbSession,
+    project_id: str,
+    _: Editor,
+    session: DbSession,
     force: bool = Query(False, description="Also delete its test cases and plans."),
 ) -> None:
     project = get_project(session, project_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import Select, exists, func, or_, select, update
@@ -19,7 +19,7 @@ from assay.api.schemas.tests import (
     TestCaseOut,
     TestCaseUpdate,
 )
-from assay.db.base import utcnow
+from assay.db.base import affected, utcnow
 from assay.db.models import Origin, Priority, TestCase, TestCaseTag, TestStatus
 from assay.services.test_cases import new_test_case, set_tags, touch
 from assay.services.test_code import CodeProblem, check_test_code
@@ -46,8 +46,13 @@ def _checked_code(code: str) -> str:
     try:
         check_test_code(code)
     except CodeProblem as exc:
-        raise field_error("code", exc.message, "syntax_error" if exc.line else "no_test",
-                          line=exc.line, column=exc.column) from exc
+        raise field_error(
+            "code",
+            exc.message,
+            "syntax_error" if exc.line else "no_test",
+            line=exc.line,
+            column=exc.column,
+        ) from exc
     return code
 
 
@@ -57,9 +62,17 @@ def create_test(body: TestCaseCreate, user: Editor, session: DbSession) -> TestC
     if body.code is not None:
         _checked_code(body.code)
     case = new_test_case(
-        session, project_id=body.project_id, title=body.title, description=body.description,
-        code=body.code, reference=body.reference, priority=body.priority, tags=body.tags,
-        status=body.status.value, origin=body.origin.value, target=body.target,
+        session,
+        project_id=body.project_id,
+        title=body.title,
+        description=body.description,
+        code=body.code,
+        reference=body.reference,
+        priority=body.priority,
+        tags=body.tags,
+        status=body.status.value,
+        origin=body.origin.value,
+        target=body.target,
         created_by=user.id,
     )
     session.flush()
@@ -73,7 +86,7 @@ def filtered(
     priority: list[Priority] | None = None,
     tag: list[str] | None = None,
     q: str | None = None,
-) -> Select[tuple[TestCase]]:
+) -> Select[Any]:
     """The test cases matching the list filters (also used to select tests for a plan)."""
     stmt = select(TestCase)
     if project_id:
@@ -118,8 +131,11 @@ def list_tests(
     stmt = filtered(project_id, status, origin, priority, tag, q)
     rows, total, cursor = paginate(session, stmt, page, SORTS[sort], TestCase.id, order == "desc")
     return Page(
-        items=[TestCaseOut.model_validate(r) for r in rows], total=total, limit=page.limit,
-        offset=page.offset, next_cursor=cursor,
+        items=[TestCaseOut.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=cursor,
     )
 
 
@@ -154,12 +170,13 @@ def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSessio
     if body.tags is not None:
         set_tags(case, body.tags)
     # Compare-and-set on the version, so two concurrent PATCHes cannot both win.
-    won = session.execute(
+    won = affected(
+        session,
         update(TestCase)
         .where(TestCase.id == case.id, TestCase.version == body.version)
         .values(version=body.version + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         raise conflict("test case was changed by someone else; reload it and try again")
     case.version = body.version + 1

@@ -45,9 +45,9 @@ def update(user_id: str, body: UserUpdate, admin: Admin, session: DbSession) -> 
     )
     if demoting_self:
         others = session.scalar(
-            select(func.count()).select_from(User).where(
-                User.role == Role.admin.value, User.disabled.is_(False), User.id != admin.id
-            )
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.admin.value, User.disabled.is_(False), User.id != admin.id)
         )
         if not others:
             raise conflict("you are the last active admin; promote another admin first")

@@ -87,9 +87,11 @@ def _last_seq(ctx: Any) -> int:
         return store.last_seq(session)
 
 
-async def _replay(ws: WebSocket, ctx: Any, last: int, plan_id: str | None,
-                  upto: int | None = None) -> int:
+async def _replay(
+    ws: WebSocket, ctx: Any, last: int, plan_id: str | None, upto: int | None = None
+) -> int:
     while True:
+
         def page(after: int = last) -> list[dict[str, Any]]:
             with ctx.db.session() as session:
                 return store.replay(session, after, None, REPLAY_PAGE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 from pydantic import (
@@ -19,7 +18,8 @@ from assay.db.models import Origin, Priority, TestStatus
 
 MAX_CODE = 200_000
 Tag = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/-]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/-]+$"),
 ]
 
 
@@ -39,7 +39,9 @@ class TestCaseBase(BaseModel):
 
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=20_000)
-    code: str | None = Field(default=None, max_length=MAX_CODE, description="A pytest module's source.")
+    code: str | None = Field(
+        default=None, max_length=MAX_CODE, description="A pytest module's source."
+    )
     reference: str | None = Field(
         default=None, max_length=1000, description="A pytest node id in the project's own tree."
     )

@@ -2,12 +2,12 @@
 
 from alembic import context
 
+from assay.db import models  # noqa: F401  (registers every table)
 from assay.db.base import Base
 from assay.db.engine import make_engine
-from assay.db import models  # noqa: F401  (registers every table)
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url") or ""
 assert url, "assay.db.migrate sets sqlalchemy.url"
 
 

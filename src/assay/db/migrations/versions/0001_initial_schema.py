@@ -1,14 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 18:35:49.199518
 """
 
-from alembic import op
 import sqlalchemy as sa
-import assay.db.base
+from alembic import op
 
+import assay.db.base
 
 revision = '0001'
 down_revision = None
