@@ -1,0 +1,128 @@
+"""The built-in engine end to end: real sandbox, real pytest, real coverage."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from assay.generation.service import GenerationRequest, GenerationResult, generate
+from assay.sandbox import Limits
+
+from .conftest import PRICING_AFTER, PRICING_BEFORE, make_diff, write_project
+
+LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
+
+
+def run_generation(
+    request: GenerationRequest, project: Path, python: Path, workspaces: Path
+) -> tuple[GenerationResult, list[dict[str, Any]]]:
+    events: list[dict[str, Any]] = []
+
+    async def on_progress(event: dict[str, Any]) -> None:
+        events.append(event)
+
+    result = asyncio.run(
+        generate(request, project_dir=project, python=python, workspaces_dir=workspaces,
+                 limits=LIMITS, on_progress=on_progress)
+    )
+    return result, events
+
+
+def test_diff_touching_two_functions_gives_stable_accepted_tests_for_both(
+    project: Path, env_python: Path, workspaces: Path, scratch: Path
+) -> None:
+    diff = make_diff("shop/pricing.py", PRICING_BEFORE, PRICING_AFTER)
+    result, events = run_generation(GenerationRequest(mode="diff", diff=diff), project, env_python, workspaces)
+
+    assert result.errors == []
+    accepted = result.accepted
+    assert {c.target for c in accepted} == {"shop.pricing:apply_discount", "shop.pricing:slugify"}
+    for target in result.targets:
+        assert result.coverage[target.name]["missing"] == [], result.coverage
+    for cand in accepted:
+        assert cand.runs_passed == cand.runs_total == 3
+        assert cand.new_lines_covered
+        assert re.fullmatch(r"test_[a-z0-9_]+", cand.name)
+        assert f"def {cand.name}(" in cand.code
+    assert "test_slugify_returns_n_a_for_empty_string" in {c.name for c in accepted}
+    assert events[0]["type"] == "generation.targets"
+    verdicts = [e["candidate"]["verdict"] for e in events if e["type"] == "generation.candidate"]
+    assert verdicts.count("accepted") == len(accepted)
+
+    # The accepted modules, as saved, pass 10 runs in a row from the project root.
+    after = write_project(scratch / "after", PRICING_AFTER)
+    (after / "generated").mkdir()
+    for i, cand in enumerate(accepted):
+        (after / "generated" / f"test_generated_{i}.py").write_text(cand.code)
+    for _ in range(10):
+        run = subprocess.run(
+            [str(env_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "generated"],
+            cwd=after, capture_output=True, text=True, timeout=120,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"{len(accepted)} passed" in run.stdout
+
+
+NONDETERMINISTIC = textwrap.dedent(
+    '''\
+    import random
+    import time
+    import uuid
+
+
+    def make_token(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex}"
+
+
+    def stamp() -> float:
+        return time.time() + random.random()
+
+
+    def roll(sides: int) -> int:
+        if sides < 1:
+            raise ValueError("a die needs at least one side")
+        return random.randint(1, sides)
+    '''
+)
+
+
+def test_nondeterministic_outputs_are_never_asserted(
+    project: Path, env_python: Path, workspaces: Path
+) -> None:
+    request = GenerationRequest(mode="function", source=NONDETERMINISTIC)
+    result, _ = run_generation(request, project, env_python, workspaces)
+
+    assert result.errors == []
+    assert result.support_files == {"assay_snippet.py": NONDETERMINISTIC}
+    assert any("different results between runs" in n for n in result.notes)
+    by_target: dict[str, list[str]] = {}
+    for cand in result.candidates:
+        by_target.setdefault(cand.target.split(":")[1], []).append(cand.code)
+        if cand.kind != "example":
+            continue
+        assert cand.verdict == "accepted", (cand.name, cand.failure)
+        asserts = [ln.strip() for ln in cand.code.splitlines() if ln.strip().startswith("assert")]
+        for line in asserts:
+            assert "==" not in line, f"non-deterministic value asserted: {line}"
+        assert not re.search(r"[0-9a-f]{32}", cand.code)
+    assert set(by_target) == {"make_token", "stamp", "roll"}
+    # roll's error branch is deterministic and is pinned, with its message.
+    assert any("pytest.raises(ValueError, match='a die needs at least one side')" in c
+               for c in by_target["roll"])
+
+
+def test_method_target_builds_instance_through_constructor(
+    project: Path, env_python: Path, workspaces: Path
+) -> None:
+    request = GenerationRequest(mode="function", target="shop.pricing:Cart.add")
+    result, _ = run_generation(request, project, env_python, workspaces)
+
+    accepted = result.accepted
+    assert accepted, [(c.name, c.verdict, c.failure) for c in result.candidates]
+    assert all("cart = Cart(" in c.code for c in accepted)
+    assert result.coverage["shop.pricing:Cart.add"]["missing"] == []
+    assert any("pytest.raises(ValueError, match='qty must be positive')" in c.code for c in accepted)
