@@ -148,7 +148,8 @@ class Stream:
             if xfail:
                 node["reason"] = f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
             elif isinstance(report.longrepr, tuple):
-                node["reason"] = str(report.longrepr[2])
+                reason = str(report.longrepr[2])
+                node["reason"] = reason.removeprefix("Skipped: ")
         if report.when == "teardown":
             self._finish(report.nodeid)
 

@@ -1,0 +1,83 @@
+"""Environments: real builds with uv against the real index, cached across leases."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from assay.environments import EnvironmentBuildError, EnvironmentPool, EnvSpec, spec_for_project
+from tests.worker.conftest import code, make_job, run
+
+
+def test_spec_reads_requirements_with_includes(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(
+        "# deps\nSix >= 1.0  # inline\n-r more.txt\n-e .\n--index-url https://x\n\n")
+    (tmp_path / "more.txt").write_text("iniconfig\n")
+    spec = spec_for_project(tmp_path, "3.11")
+    assert spec.requirements == ["Six >= 1.0", "iniconfig"]
+    assert spec.key == EnvSpec(["iniconfig", "six>=1.0"], "3.11").key
+    assert spec.key != EnvSpec(["iniconfig"], "3.11").key
+    assert spec.key != EnvSpec(spec.requirements, "3.12").key
+
+
+def test_spec_reads_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["six"]\n'
+        '[project.optional-dependencies]\ntest = ["iniconfig"]\ndocs = ["sphinx"]\n')
+    assert spec_for_project(tmp_path).requirements == ["six", "iniconfig"]
+    assert spec_for_project(tmp_path / "nothing").requirements == []
+
+
+def test_requirements_are_installed_and_cached(
+    env_pool: EnvironmentPool, scratch: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "requirements.txt").write_text("iniconfig\n")
+    spec = spec_for_project(tmp_path)
+
+    async def lease_twice() -> tuple[Path, float, float]:
+        t0 = time.monotonic()
+        async with env_pool.lease(spec) as env:
+            first = time.monotonic() - t0
+            python = env.python
+        t1 = time.monotonic()
+        async with env_pool.lease(spec) as env:
+            assert env.python == python
+        return python, first, time.monotonic() - t1
+
+    python, first, second = asyncio.run(lease_twice())
+    assert second < 0.5, f"the second lease rebuilt ({second:.2f}s; first {first:.2f}s)"
+    info = next(i for i in env_pool.list() if i.key == spec.key and i.copy == 0)
+    assert info.state == "ready" and info.requirements == ["iniconfig"]
+    assert info.size_bytes and info.last_used_at
+    res = run(make_job(python, scratch, [code("imp", "import iniconfig, coverage\n\n"
+                                                     "def test_i():\n    assert iniconfig\n")]))
+    assert res.results["imp"].outcome == "passed", res.results["imp"].failure
+
+
+def test_concurrent_leases_get_separate_copies(env_pool: EnvironmentPool) -> None:
+    spec = EnvSpec([])
+
+    async def two() -> set[Path]:
+        async with env_pool.lease(spec) as a, env_pool.lease(spec) as b:
+            states = {i.copy: i.state for i in env_pool.list() if i.key == spec.key}
+            assert states[0] == states[1] == "leased"
+            return {a.path, b.path}
+
+    assert len(asyncio.run(two())) == 2
+
+
+def test_failed_build_raises_with_the_installer_log(env_pool: EnvironmentPool) -> None:
+    spec = EnvSpec(["assay-surely-no-such-package-3c1f9"])
+
+    async def lease() -> None:
+        async with env_pool.lease(spec):
+            pass
+
+    with pytest.raises(EnvironmentBuildError) as err:
+        asyncio.run(lease())
+    assert "assay-surely-no-such-package-3c1f9" in err.value.log_tail
+    info = next(i for i in env_pool.list() if i.key == spec.key)
+    assert info.state == "failed" and info.error

@@ -1,0 +1,160 @@
+"""The sandbox contains hostile tests and reports them (real processes, both isolations)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from assay.sandbox import Limits, SandboxUnavailable, resolve_isolation, run_sandboxed
+from tests.worker.conftest import ISOLATIONS, code, make_job, run
+
+PY = "/usr/bin/python3"
+
+
+def sandboxed(script: str, ws: Path, isolation: str, **limits: float) -> tuple[int | None, str]:
+    ws.mkdir(exist_ok=True)
+    res = asyncio.run(run_sandboxed([PY, "-c", script], workspace=ws, isolation=isolation,
+                                    limits=Limits(**limits)))  # type: ignore[arg-type]
+    return res.exit_code, res.stdout + res.stderr
+
+
+def test_resolve_isolation() -> None:
+    assert resolve_isolation("process") == "process"
+    assert resolve_isolation("auto") in ("bwrap", "process")
+    with pytest.raises(ValueError):
+        resolve_isolation("docker")
+    if not ISOLATIONS.count("bwrap"):
+        with pytest.raises(SandboxUnavailable):
+            resolve_isolation("bwrap")
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_environment_is_scrubbed_and_identity_dropped(
+    scratch: Path, isolation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_SECRET_KEY", "do-not-leak")
+    code_, out = sandboxed(
+        "import os; print(sorted(os.environ)); print(os.getuid()); print(os.environ['HOME'])",
+        scratch / "ws", isolation)
+    assert code_ == 0
+    assert "ASSAY_SECRET_KEY" not in out and "do-not-leak" not in out
+    if os.geteuid() == 0:
+        assert "\n65534\n" in out
+    assert str(scratch / "ws") in out
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_wall_timeout_kills(scratch: Path, isolation: str) -> None:
+    res = asyncio.run(run_sandboxed([PY, "-c", "import time; time.sleep(60)"],
+                                    workspace=scratch, isolation=isolation,
+                                    limits=Limits(wall_seconds=1.0)))
+    assert res.timed_out and res.duration_s < 5
+
+
+def test_output_is_bounded(scratch: Path) -> None:
+    lines: list[str] = []
+    res = asyncio.run(run_sandboxed(
+        [PY, "-c", "import sys\nfor i in range(100000): print('line', i)"],
+        workspace=scratch, limits=Limits(output_bytes=1000), on_stdout_line=lines.append))
+    assert len(res.stdout) <= 1000 and res.stdout.endswith("line 99999\n")
+    assert len(lines) == 100000
+
+
+def test_unreachable_paths_are_named(scratch: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root drops to the sandbox uid")
+    hidden = scratch / "hidden"
+    hidden.mkdir(mode=0o700)
+    (hidden / "env").mkdir()
+    with pytest.raises(PermissionError, match="not world-searchable"):
+        asyncio.run(run_sandboxed([PY, "-c", "pass"], workspace=scratch, limits=Limits(),
+                                  readonly_paths=[hidden / "env"]))
+
+
+HOSTILE = {
+    "infinite_loop": "def test_loop():\n    while True:\n        pass\n",
+    "fork_bomb": textwrap.dedent("""
+        import os, time
+        def test_fork_bomb():
+            n = 0
+            try:
+                while True:
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    n += 1
+            except OSError as exc:
+                raise AssertionError(f"fork refused after {n} children: {exc}")
+    """),
+    "memory_hog": "def test_hog():\n    blob = bytearray(3 << 30)\n    assert blob\n",
+    "secret": textwrap.dedent("""
+        import glob, os
+        def test_no_secret():
+            assert not [k for k in os.environ if k.startswith("ASSAY_")]
+            for path in glob.glob("/proc/*/environ"):
+                try:
+                    assert b"hostile-secret" not in open(path, "rb").read()
+                except OSError:
+                    pass
+    """),
+}
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_hostile_suite_is_contained_and_reported(
+    base_python: Path, scratch: Path, isolation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_SECRET_KEY", "hostile-secret")
+    outside = scratch / "outside.txt"
+    escape = scratch.parent / f"escape-{scratch.name}"
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    accepted: list[object] = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    items = [code(key, src) for key, src in HOSTILE.items()]
+    items.append(code("write_outside", textwrap.dedent(f"""
+        import pytest
+        def test_write():
+            for path in ({str(outside)!r}, {str(escape)!r}):
+                try:  # under bwrap this lands in the sandbox's private /tmp, if anywhere
+                    open(path, "w").write("owned")
+                except OSError:
+                    pass
+            with pytest.raises(OSError):
+                open("/etc/assay-owned", "w").write("owned")
+    """)))
+    items.append(code("network", textwrap.dedent(f"""
+        import socket, pytest
+        def test_connect():
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", {port}), timeout=2)
+    """)))
+    items.append(code("still_runs", "def test_ok():\n    pass\n"))
+    job = make_job(base_python, scratch, items, isolation=isolation, test_timeout_s=2.0,
+                   memory_bytes=1 << 30, max_processes=64, cpu_seconds=30)
+    try:
+        res = run(job).results
+    finally:
+        server.close()
+    assert res["infinite_loop"].outcome == "failed"
+    assert "timed out after 2s" in (res["infinite_loop"].failure or "")
+    assert res["fork_bomb"].outcome == "failed"
+    assert "fork refused" in (res["fork_bomb"].failure or "")
+    assert res["memory_hog"].outcome == "failed"
+    assert "MemoryError" in (res["memory_hog"].failure or "")
+    assert res["secret"].outcome == "passed", res["secret"].failure
+    if os.geteuid() == 0:  # a normal user may write where it always could
+        assert res["write_outside"].outcome == "passed", res["write_outside"].failure
+        assert not outside.exists() and not escape.exists()
+    if isolation == "bwrap" or os.geteuid() == 0:  # root gets a private netns in process mode
+        assert res["network"].outcome == "passed", res["network"].failure
+        assert not accepted
+    assert res["still_runs"].outcome == "passed"
