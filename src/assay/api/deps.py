@@ -64,16 +64,20 @@ def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | 
     return found
 
 
-def current_user(
-    ctx: Ctx, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> User:
+def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    """The caller, checked in a short transaction of its own.
+
+    Not the endpoint's session: on SQLite every transaction holds the write lock, so an
+    authentication read must not stay open while an async endpoint does slow work.
+    """
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "not authenticated: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = authenticate_token(session, ctx, token)
+    with ctx.db.session() as session:
+        user = authenticate_token(session, ctx, token)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

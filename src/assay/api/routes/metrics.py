@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from assay.api.deps import Ctx, current_user, get_context, get_session, oauth2_scheme
+from assay.api.deps import Ctx, current_user, get_context, oauth2_scheme
 from assay.api.routes.execution import metrics_snapshot
 
 
@@ -19,8 +19,7 @@ def metrics_access(request: Request, token: Annotated[str | None, Depends(oauth2
     ctx = get_context(request)
     if ctx.settings.public_metrics:
         return
-    for session in get_session(ctx):
-        current_user(ctx, session, token)
+    current_user(ctx, token)
 
 
 router = APIRouter(tags=["metrics"])

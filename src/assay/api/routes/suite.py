@@ -1,0 +1,165 @@
+"""A project's own suite: import its tests, export and import JUnit XML results."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from assay.api.deps import Ctx, DbSession, Editor, Viewer
+from assay.api.routes.execution import get_plan, plan_out
+from assay.api.routes.projects import get_project
+from assay.api.schemas.execution import PlanOut
+from assay.db.base import utcnow
+from assay.db.models import ExecutionPlan, PlanStatus, Priority, TestCase, TestRun, Trigger
+from assay.environments import EnvironmentBuildError
+from assay.events import store as events
+from assay.orchestrator.results import plan_counts, verdict
+from assay.runner import CollectionError, collect_tests
+from assay.sandbox import Limits
+from assay.services import junit
+from assay.services.source import snapshot_source
+from assay.services.suite_import import reconcile_suite
+
+router = APIRouter(tags=["suite"])
+
+
+@router.post("/projects/{project_id}/import-tests")
+async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any]:
+    """Collect the project's own pytest tests in the sandbox; make reference test cases.
+
+    Idempotent: a second import creates nothing new, archives tests that disappeared
+    and restores ones that came back.
+    """
+
+    def load() -> dict[str, Any]:
+        with ctx.db.session() as session:
+            return dict(get_project(session, project_id).source)
+
+    source = await asyncio.to_thread(load)
+    settings = ctx.settings
+    try:
+        snap = await asyncio.to_thread(snapshot_source, source, settings)
+        async with ctx.pool.lease(snap.env_spec) as env:
+            nodeids = await collect_tests(
+                snap.path,
+                env.python,
+                settings.workspaces_dir,
+                Limits(
+                    wall_seconds=300,
+                    memory_bytes=settings.memory_limit_mb << 20,
+                    max_processes=settings.max_processes,
+                ),
+                settings.sandbox,
+            )
+    except CollectionError as exc:
+        raise HTTPException(
+            422,
+            {"message": f"pytest could not collect the suite: {exc}", "output": exc.output[-4000:]},
+        ) from exc
+    except EnvironmentBuildError as exc:
+        raise HTTPException(
+            422, {"message": "building the project's environment failed", "output": exc.log_tail}
+        ) from exc
+    except (FileNotFoundError, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+    def save() -> dict[str, Any]:
+        with ctx.db.session() as session:
+            result = reconcile_suite(session, project_id, nodeids, user.id)
+            return {
+                "collected": len(nodeids),
+                "created": len(result.created),
+                "restored": len(result.restored),
+                "archived": len(result.archived),
+                "unchanged": result.unchanged,
+                "archived_ids": result.archived[:100],
+            }
+
+    return await asyncio.to_thread(save)
+
+
+@router.get(
+    "/execution/plans/{plan_id}/junit",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+def export_junit(plan_id: str, _: Viewer, session: DbSession) -> Response:
+    """The plan's results as JUnit XML, for CI systems that read it."""
+    plan = get_plan(session, plan_id)
+    return Response(
+        junit.export_plan(plan),
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="assay-{plan_id}.xml"'},
+    )
+
+
+@router.post(
+    "/projects/{project_id}/results/junit",
+    response_model=PlanOut,
+    status_code=status.HTTP_201_CREATED,
+)
+async def import_junit(
+    project_id: str, request: Request, user: Editor, session: DbSession
+) -> PlanOut:
+    """Record an outside run (a JUnit XML body) as a finished plan, trigger `import`.
+
+    Test cases are matched by node id (pytest's classname + name); others are kept as
+    runs with their own names.
+    """
+    project = get_project(session, project_id)
+    try:
+        cases = junit.parse(await request.body())
+    except junit.JUnitError as exc:
+        raise HTTPException(422, f"not a JUnit XML report: {exc}") from exc
+    index = {
+        junit.junit_key(ref): cid
+        for cid, ref in session.execute(
+            select(TestCase.id, TestCase.reference).where(
+                TestCase.project_id == project.id, TestCase.reference.is_not(None)
+            )
+        )
+        if ref
+    }
+    now = utcnow()
+    plan = ExecutionPlan(
+        project_id=project.id,
+        name=f"import of {len(cases)} result(s)",
+        priority=Priority.medium.value,
+        priority_rank=Priority.medium.rank,
+        trigger=Trigger.import_.value,
+        status=PlanStatus.running.value,
+        created_by=user.id,
+        created_at=now,
+        started_at=now,
+        finished_at=now,
+    )
+    plan.runs = [
+        TestRun(
+            position=i,
+            test_case_id=index.get((c.classname, c.name)),
+            name=f"{c.classname}::{c.name}" if c.classname else c.name,
+            status=c.status.value,
+            duration_s=c.duration_s,
+            failure=c.failure,
+            output=c.output,
+            finished_at=now,
+            isolation="external",
+        )
+        for i, c in enumerate(cases)
+    ]
+    session.add(plan)
+    session.flush()
+    plan.status = verdict(plan_counts(session, plan.id)).value
+    events.append(
+        session,
+        "plan.finished",
+        {"status": plan.status, "trigger": "import"},
+        plan_id=plan.id,
+        project_id=project.id,
+    )
+    session.commit()
+    return plan_out(session, plan)

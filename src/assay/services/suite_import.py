@@ -1,0 +1,77 @@
+"""Importing a project's own pytest suite as reference test cases.
+
+Re-import is idempotent: a node id becomes one test case once; tests that
+disappeared from the suite are archived (not deleted: their history stays), and
+come back to `active` if they reappear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.db.models import Origin, TestCase, TestStatus
+from assay.services.test_cases import new_test_case, touch
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.created) + len(self.restored) + self.unchanged
+
+
+def title_for(nodeid: str) -> str:
+    """`tests/test_calc.py::TestX::test_add[1-2]` → `TestX::test_add[1-2] (test_calc.py)`."""
+    path, _, name = nodeid.partition("::")
+    return f"{name or nodeid} ({path.rsplit('/', 1)[-1]})"[:300]
+
+
+def reconcile_suite(
+    session: Session, project_id: str, nodeids: list[str], user_id: str | None
+) -> ImportResult:
+    existing = {
+        c.reference: c
+        for c in session.scalars(
+            select(TestCase).where(
+                TestCase.project_id == project_id,
+                TestCase.origin == Origin.imported.value,
+                TestCase.reference.is_not(None),
+            )
+        )
+    }
+    result = ImportResult()
+    seen = set()
+    for nodeid in dict.fromkeys(nodeids):
+        seen.add(nodeid)
+        case = existing.get(nodeid)
+        if case is None:
+            new_test_case(
+                session,
+                project_id=project_id,
+                title=title_for(nodeid),
+                reference=nodeid,
+                origin=Origin.imported.value,
+                tags=["imported"],
+                created_by=user_id,
+            )
+            result.created.append(nodeid)
+        elif case.status == TestStatus.archived.value:
+            case.status = TestStatus.active.value
+            touch(case)
+            result.restored.append(nodeid)
+        else:
+            result.unchanged += 1
+    for ref, case in existing.items():
+        if ref not in seen and case.status != TestStatus.archived.value:
+            case.status = TestStatus.archived.value
+            touch(case)
+            result.archived.append(str(ref))
+    return result
