@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,13 +31,35 @@ ADMIN_PASSWORD = "admin-password-1"
 
 
 @pytest.fixture(scope="session")
-def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def open_tmp() -> Iterator[Path]:
+    """A temp root the sandbox's unprivileged uid can traverse.
+
+    pytest's own tmp_path lives under a mode-0700 directory, which the sandboxed
+    test process (running as `nobody`) could not reach.
+    """
+    root = Path(tempfile.mkdtemp(prefix="assay-tests-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def data_dir(open_tmp: Path) -> Path:
+    path = Path(tempfile.mkdtemp(dir=open_tmp))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def env_cache(open_tmp: Path) -> Path:
     """One environment cache for the whole session: each env is built once."""
     shared = os.environ.get("ASSAY_TEST_ENV_CACHE")
     if shared:
         Path(shared).mkdir(parents=True, exist_ok=True)
         return Path(shared)
-    return tmp_path_factory.mktemp("envs")
+    path = open_tmp / "envs"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -84,9 +107,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path, env_cache: Path) -> Settings:
+def settings(db_url: str, data_dir: Path, env_cache: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=db_url,
         admin_password=ADMIN_PASSWORD,
         secret_key="test-secret-key-" + uuid.uuid4().hex,

@@ -1,7 +1,11 @@
 """`WS /api/v1/ws`: live events, with replay of what a reconnecting client missed.
 
 Protocol: authenticate with `?token=` or a first message `{"token": ...}` (a bad
-token closes with 4401). With `?since=<seq>` the server first replays every event
+token closes with 4401). Every message is a JSON object with a `type`. Events are
+sent as stored: `{"seq", "type": "plan.queued", "plan_id", "project_id", "payload",
+"created_at"}` — event types always contain a dot. Control messages have no dot:
+`{"type": "hello", "seq"}` first, `{"type": "caught_up", "seq"}` after the replay,
+and `{"type": "ping", "seq"}` when idle. With `?since=<seq>` the server first replays every event
 after that sequence number from the events table, then streams live ones; each
 event carries its `seq`, so the client resumes from the last one it saw. The
 server subscribes to the live bus *before* replaying and drops duplicates by seq,
@@ -68,7 +72,7 @@ async def events_socket(
             last = event["seq"]
             if plan_id and event.get("plan_id") != plan_id:
                 continue
-            await ws.send_json({"type": "event", **event})
+            await ws.send_json(event)
     except WebSocketDisconnect:
         pass
     finally:
@@ -103,6 +107,6 @@ async def _replay(
             last = row["seq"]
             if plan_id and row.get("plan_id") != plan_id:
                 continue
-            await ws.send_json({"type": "event", **row})
+            await ws.send_json(row)
         if len(rows) < REPLAY_PAGE:
             return last
