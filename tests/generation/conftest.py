@@ -58,7 +58,8 @@ PRICING_BEFORE = textwrap.dedent(
 
 PRICING_AFTER = PRICING_BEFORE.replace(
     "    return round(price * (100 - percent) / 100, 2)",
-    "    if percent == 100:\n        return 0.0\n    return round(price * (100 - percent) / 100, 2)",
+    "    if percent == 100:\n        return 0.0\n"
+    "    return round(price * (100 - percent) / 100, 2)",
 ).replace(
     '    return cleaned.strip("-")',
     '    if not cleaned:\n        return "n-a"\n    return cleaned.strip("-")',
@@ -70,8 +71,10 @@ def make_diff(path: str, before: str, after: str) -> str:
     import difflib
 
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True),
-        fromfile=f"a/{path}", tofile=f"b/{path}",
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
     )
     return f"diff --git a/{path} b/{path}\n" + "".join(lines)
 

@@ -26,8 +26,14 @@ def run_generation(
         events.append(event)
 
     result = asyncio.run(
-        generate(request, project_dir=project, python=python, workspaces_dir=workspaces,
-                 limits=LIMITS, on_progress=on_progress)
+        generate(
+            request,
+            project_dir=project,
+            python=python,
+            workspaces_dir=workspaces,
+            limits=LIMITS,
+            on_progress=on_progress,
+        )
     )
     return result, events
 
@@ -36,7 +42,9 @@ def test_diff_touching_two_functions_gives_stable_accepted_tests_for_both(
     project: Path, env_python: Path, workspaces: Path, scratch: Path
 ) -> None:
     diff = make_diff("shop/pricing.py", PRICING_BEFORE, PRICING_AFTER)
-    result, events = run_generation(GenerationRequest(mode="diff", diff=diff), project, env_python, workspaces)
+    result, events = run_generation(
+        GenerationRequest(mode="diff", diff=diff), project, env_python, workspaces
+    )
 
     assert result.errors == []
     accepted = result.accepted
@@ -61,14 +69,17 @@ def test_diff_touching_two_functions_gives_stable_accepted_tests_for_both(
     for _ in range(10):
         run = subprocess.run(
             [str(env_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "generated"],
-            cwd=after, capture_output=True, text=True, timeout=120,
+            cwd=after,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert run.returncode == 0, run.stdout + run.stderr
         assert f"{len(accepted)} passed" in run.stdout
 
 
 NONDETERMINISTIC = textwrap.dedent(
-    '''\
+    """\
     import random
     import time
     import uuid
@@ -86,7 +97,7 @@ NONDETERMINISTIC = textwrap.dedent(
         if sides < 1:
             raise ValueError("a die needs at least one side")
         return random.randint(1, sides)
-    '''
+    """
 )
 
 
@@ -111,8 +122,10 @@ def test_nondeterministic_outputs_are_never_asserted(
         assert not re.search(r"[0-9a-f]{32}", cand.code)
     assert set(by_target) == {"make_token", "stamp", "roll"}
     # roll's error branch is deterministic and is pinned, with its message.
-    assert any("pytest.raises(ValueError, match='a die needs at least one side')" in c
-               for c in by_target["roll"])
+    assert any(
+        "pytest.raises(ValueError, match='a die needs at least one side')" in c
+        for c in by_target["roll"]
+    )
 
 
 def test_method_target_builds_instance_through_constructor(
@@ -125,4 +138,6 @@ def test_method_target_builds_instance_through_constructor(
     assert accepted, [(c.name, c.verdict, c.failure) for c in result.candidates]
     assert all("cart = Cart(" in c.code for c in accepted)
     assert result.coverage["shop.pricing:Cart.add"]["missing"] == []
-    assert any("pytest.raises(ValueError, match='qty must be positive')" in c.code for c in accepted)
+    assert any(
+        "pytest.raises(ValueError, match='qty must be positive')" in c.code for c in accepted
+    )

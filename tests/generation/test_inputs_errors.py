@@ -35,8 +35,11 @@ def test_diff_without_python_changes_is_rejected(project: Path) -> None:
 
 def test_diff_that_does_not_apply_names_file_and_hunk(project: Path) -> None:
     other = PRICING_BEFORE.replace("price * (100 - percent)", "price * (100.0 - percent)")
-    diff = make_diff("shop/pricing.py", other, PRICING_AFTER.replace(
-        "price * (100 - percent)", "price * (100.0 - percent)"))
+    diff = make_diff(
+        "shop/pricing.py",
+        other,
+        PRICING_AFTER.replace("price * (100 - percent)", "price * (100.0 - percent)"),
+    )
     with pytest.raises(GenerationInputError) as err:
         validate_request(diff_request(diff), project)
     message = str(err.value)
@@ -68,7 +71,9 @@ def test_deleted_function_is_skipped_with_a_note(project: Path) -> None:
     start = PRICING_BEFORE.index("def slugify")
     end = PRICING_BEFORE.index("class Cart")
     after = PRICING_BEFORE[:start] + PRICING_BEFORE[end:]
-    plan = plan_diff(diff_request(make_diff("shop/pricing.py", PRICING_BEFORE, after)), project, write=True)
+    plan = plan_diff(
+        diff_request(make_diff("shop/pricing.py", PRICING_BEFORE, after)), project, write=True
+    )
     assert any("deleted function slugify" in n for n in plan.notes)
     assert all("slugify" not in t.name for t in plan.targets)
 
@@ -88,7 +93,7 @@ def test_unknown_target_lists_closest_names(project: Path) -> None:
 
 def test_unknown_method_lists_closest_methods(project: Path) -> None:
     request = GenerationRequest(mode="function", target="shop.pricing:Cart.ad")
-    with pytest.raises(GenerationInputError, match="shop.pricing:Cart.add"):
+    with pytest.raises(GenerationInputError, match=r"shop\.pricing:Cart\.add"):
         validate_request(request, project)
 
 

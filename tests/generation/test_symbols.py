@@ -24,7 +24,9 @@ def test_list_symbols_filters_by_query_and_handles_src_layout(scratch: Path) -> 
     pkg = scratch / "lib" / "src" / "tools"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
-    (pkg / "text.py").write_text("def shout(s):\n    return s.upper()\n\ndef _quiet(s):\n    return s\n")
+    (pkg / "text.py").write_text(
+        "def shout(s):\n    return s.upper()\n\ndef _quiet(s):\n    return s\n"
+    )
     (scratch / "lib" / ".venv").mkdir()
     (scratch / "lib" / ".venv" / "junk.py").write_text("def shout_too():\n    pass\n")
     found = list_symbols(scratch / "lib", q="SHOUT")

@@ -39,7 +39,10 @@ def _alarm(signum: int, frame: object) -> None:
 
 
 def type_ref(tp: type) -> dict[str, str]:
-    return {"module": getattr(tp, "__module__", "builtins"), "qualname": getattr(tp, "__qualname__", tp.__name__)}
+    return {
+        "module": getattr(tp, "__module__", "builtins"),
+        "qualname": getattr(tp, "__qualname__", tp.__name__),
+    }
 
 
 def _literal_equal(r: str, value: Any) -> bool:
@@ -105,7 +108,9 @@ def describe(value: Any, namespaces: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def is_lazy_iterator(value: Any) -> bool:
-    return isinstance(value, collections.abc.Iterator) and not isinstance(value, str | bytes | io.IOBase)
+    return isinstance(value, collections.abc.Iterator) and not isinstance(
+        value, str | bytes | io.IOBase
+    )
 
 
 def outcome_of(call: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -197,12 +202,17 @@ def check_of(call: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def main() -> int:
-    spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
-    out = open(sys.argv[2], "a", encoding="utf-8")
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        spec = json.loads(fh.read())
+    with open(sys.argv[2], "a", encoding="utf-8") as out:
+        return run(spec, out)
+
+
+def run(spec: dict[str, Any], out: Any) -> int:
     for p in reversed(spec["sys_path"]):
         sys.path.insert(0, os.path.abspath(p))
     signal.signal(signal.SIGALRM, _alarm)
-    env = {"python": sys.version.split()[0]}
+    env: dict[str, object] = {"python": sys.version.split()[0]}
     for name in ("hypothesis", "coverage", "pytest"):
         try:
             importlib.import_module(name)
@@ -235,7 +245,9 @@ def main() -> int:
                 else:
                     results.append(outcome_of(call, spec["timeout"]))
             except Exception as exc:  # importing the module failed, etc.
-                results.append({"status": "setup_error", "message": f"{type(exc).__name__}: {exc}"[:300]})
+                results.append(
+                    {"status": "setup_error", "message": f"{type(exc).__name__}: {exc}"[:300]}
+                )
         out.write(json.dumps({"id": call["id"], "outcomes": results}, default=str) + "\n")
         out.flush()
     if cov is not None:
@@ -250,7 +262,6 @@ def main() -> int:
                         lines.setdefault(ctx, {}).setdefault(rel, []).append(line)
         out.write(json.dumps({"coverage": lines}) + "\n")
     out.write(json.dumps({"done": True}) + "\n")
-    out.close()
     return 0
 
 

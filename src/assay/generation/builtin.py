@@ -54,9 +54,11 @@ def _select(observations: list[Observation], target: TargetInfo, limit: int) -> 
     covered: set[int] = set()
     pool = [o for o in observations if o.outcomes and not o.crashed]
     while pool and len(chosen) < limit:
-        def gain(o: Observation) -> tuple[int, int]:
+        done = frozenset(covered)
+
+        def gain(o: Observation, done: frozenset[int] = done) -> tuple[int, int]:
             lines = o.lines.get(target.file, set()) & wanted
-            return (len(lines - covered), 1 if o.call.spec.origin == "doctest" else 0)
+            return (len(lines - done), 1 if o.call.spec.origin == "doctest" else 0)
 
         best = max(pool, key=gain)
         if gain(best)[0] == 0:
@@ -74,7 +76,11 @@ def _expected_errors(observations: list[Observation], func: FuncNode) -> set[str
     for o in observations:
         for out in o.outcomes:
             exc = out.get("exc") if out.get("status") == "raise" else None
-            if exc and exc["module"] == "builtins" and isinstance(getattr(builtins, exc["qualname"], None), type):
+            if (
+                exc
+                and exc["module"] == "builtins"
+                and isinstance(getattr(builtins, exc["qualname"], None), type)
+            ):
                 found.add(exc["qualname"])
     return found
 
@@ -88,7 +94,9 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
         for ci, spec in enumerate(plan_calls(target, func, ctx)):
             work.calls.append(PlannedCall(id=f"t{ti}c{ci}", target=target, spec=spec))
         if not work.calls:
-            proposal.notes.append(f"{target.name}: no inputs could be synthesized (untyped constructor?)")
+            proposal.notes.append(
+                f"{target.name}: no inputs could be synthesized (untyped constructor?)"
+            )
         syn = Synthesizer(ctx)
         for pi, plan in enumerate(plan_properties(target, func, module_functions)):
             check = None
@@ -98,8 +106,11 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
                 if not sample:
                     continue
                 check = PlannedCall(
-                    id=f"t{ti}p{pi}", target=target, spec=CallSpec(args=[sample[0]], kwargs={}),
-                    check=plan.kind, inverse=plan.inverse,
+                    id=f"t{ti}p{pi}",
+                    target=target,
+                    spec=CallSpec(args=[sample[0]], kwargs={}),
+                    check=plan.kind,
+                    inverse=plan.inverse,
                 )
             work.properties.append((plan, check))
         works.append(work)
@@ -109,7 +120,9 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
     proposal.errors.extend(report.errors)
     has_hypothesis = bool(report.env.get("hypothesis"))
     if not has_hypothesis and any(w.properties for w in works):
-        proposal.notes.append("hypothesis is not installed in the project environment: property tests skipped")
+        proposal.notes.append(
+            "hypothesis is not installed in the project environment: property tests skipped"
+        )
     per_target = max(1, math.ceil(max_tests / max(1, len(works))))
     queues: list[list[Submission]] = []
     names: set[str] = set()
@@ -138,7 +151,9 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
                         continue
                 module = write_property(plan, expected, t.module)
                 module.name = _unique(module.name, names)
-                queue.append(Submission(target=t, name=module.name, code=module.render(), kind="property"))
+                queue.append(
+                    Submission(target=t, name=module.name, code=module.render(), kind="property")
+                )
         queues.append(queue)
     # Round robin across targets: every target gets its first test judged early.
     while any(queues) and len(proposal.submissions) < max_tests * 2:

@@ -43,18 +43,22 @@ def _path(pfile: PatchedFile) -> str:
     path = pfile.path if path in (None, "/dev/null") else path
     for prefix in ("a/", "b/"):
         if path.startswith(prefix):
-            path = path[len(prefix):]
+            path = path[len(prefix) :]
     return path
 
 
 def parse_diff(text: str | None) -> ParsedDiff:
     """Parse and sanity-check a unified diff; raise GenerationInputError if unusable."""
     if not text or not text.strip():
-        raise GenerationInputError("the diff is empty: paste the output of `git diff`", field="diff")
+        raise GenerationInputError(
+            "the diff is empty: paste the output of `git diff`", field="diff"
+        )
     try:
         patch = PatchSet(text)
     except UnidiffParseError as exc:
-        raise GenerationInputError(f"this is not a valid unified diff: {exc}", field="diff") from exc
+        raise GenerationInputError(
+            f"this is not a valid unified diff: {exc}", field="diff"
+        ) from exc
     if len(patch) == 0:
         raise GenerationInputError(
             "this text is not a unified diff (no '--- a/file' / '+++ b/file' headers with "
@@ -172,7 +176,10 @@ def apply_to_tree(parsed: ParsedDiff, tree: Path, *, write: bool) -> list[FileCh
                 seq = list(hunk)
                 for i, ln in enumerate(seq):
                     if ln.is_removed:
-                        for near in (seq[i - 1] if i else None, seq[i + 1] if i + 1 < len(seq) else None):
+                        for near in (
+                            seq[i - 1] if i else None,
+                            seq[i + 1] if i + 1 < len(seq) else None,
+                        ):
                             if near is not None and near.is_context and near.target_line_no:
                                 change.changed_lines.add(near.target_line_no)
         changes.append(change)

@@ -57,35 +57,108 @@ ANY = [E("3"), E("'abc'"), E("[1, 2, 3]"), E("None"), E("0"), E("''"), E("-1"), 
 
 NAME_HINTS: list[tuple[set[str], list[Expr]]] = [
     (
-        {"n", "k", "i", "count", "size", "num", "width", "length", "times", "index", "start",
-         "stop", "step", "limit", "r", "ndigits", "precision", "places", "depth", "level",
-         "max_length", "maxlen", "chunk_size", "base", "offset", "digits"},
+        {
+            "n",
+            "k",
+            "i",
+            "count",
+            "size",
+            "num",
+            "width",
+            "length",
+            "times",
+            "index",
+            "start",
+            "stop",
+            "step",
+            "limit",
+            "r",
+            "ndigits",
+            "precision",
+            "places",
+            "depth",
+            "level",
+            "max_length",
+            "maxlen",
+            "chunk_size",
+            "base",
+            "offset",
+            "digits",
+        },
         INT,
     ),
     (
-        {"iterable", "iterables", "seq", "sequence", "items", "values", "lst", "xs", "data",
-         "elements", "pool", "iterator", "it", "collection", "numbers", "list", "array"},
+        {
+            "iterable",
+            "iterables",
+            "seq",
+            "sequence",
+            "items",
+            "values",
+            "lst",
+            "xs",
+            "data",
+            "elements",
+            "pool",
+            "iterator",
+            "it",
+            "collection",
+            "numbers",
+            "list",
+            "array",
+        },
         [E("[3, 1, 2]"), E("[]"), E("'abcd'"), E("[1, 1, 2, 2, 3]")],
     ),
     (
-        {"s", "text", "string", "name", "word", "title", "sep", "prefix", "suffix",
-         "separator", "delimiter", "path", "label", "message", "msg", "line", "char", "pattern"},
+        {
+            "s",
+            "text",
+            "string",
+            "name",
+            "word",
+            "title",
+            "sep",
+            "prefix",
+            "suffix",
+            "separator",
+            "delimiter",
+            "path",
+            "label",
+            "message",
+            "msg",
+            "line",
+            "char",
+            "pattern",
+        },
         STR,
     ),
     ({"pred", "predicate", "condition", "filter"}, [E("bool"), E("None")]),
-    ({"func", "function", "fn", "callback", "key", "transform", "mapper", "f"}, [E("str"), E("abs")]),
-    ({"value", "x", "y", "a", "b", "number", "amount", "quantity", "val", "num"},
-     [E("3"), E("0"), E("-1"), E("1234567"), E("2.5"), E("'1000'"), E("None")]),
+    (
+        {"func", "function", "fn", "callback", "key", "transform", "mapper", "f"},
+        [E("str"), E("abs")],
+    ),
+    (
+        {"value", "x", "y", "a", "b", "number", "amount", "quantity", "val", "num"},
+        [E("3"), E("0"), E("-1"), E("1234567"), E("2.5"), E("'1000'"), E("None")],
+    ),
     ({"flag", "strict", "enabled", "verbose", "reverse", "lowercase", "upper"}, BOOL),
-    ({"mapping", "dict", "d", "kwargs", "options", "params", "headers"}, [E("{'a': 1, 'b': 2}"), E("{}")]),
+    (
+        {"mapping", "dict", "d", "kwargs", "options", "params", "headers"},
+        [E("{'a': 1, 'b': 2}"), E("{}")],
+    ),
 ]
 
 STDLIB_TYPES: dict[str, list[Expr]] = {
     "datetime": [E("datetime.datetime(2024, 1, 31, 12, 30)", "import datetime")],
     "date": [E("datetime.date(2024, 1, 31)", "import datetime")],
-    "timedelta": [E("datetime.timedelta(days=1, hours=2)", "import datetime"),
-                  E("datetime.timedelta(0)", "import datetime")],
-    "Decimal": [E("decimal.Decimal('1.50')", "import decimal"), E("decimal.Decimal('0')", "import decimal")],
+    "timedelta": [
+        E("datetime.timedelta(days=1, hours=2)", "import datetime"),
+        E("datetime.timedelta(0)", "import datetime"),
+    ],
+    "Decimal": [
+        E("decimal.Decimal('1.50')", "import decimal"),
+        E("decimal.Decimal('0')", "import decimal"),
+    ],
     "Fraction": [E("fractions.Fraction(3, 4)", "import fractions")],
     "Path": [E("pathlib.Path('example.txt')", "import pathlib")],
     "PurePath": [E("pathlib.PurePath('example.txt')", "import pathlib")],
@@ -102,7 +175,7 @@ class ModuleContext:
 
     @classmethod
     def parse(cls, module: str, tree: ast.Module) -> ModuleContext:
-        classes = {}
+        classes: dict[str, ast.ClassDef] = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 classes.setdefault(node.name, node)
@@ -147,7 +220,7 @@ class Synthesizer:
             sl = hint.slice
             inner = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
         if name in ("Optional",):
-            return _dedupe(self.from_hint(inner[0], depth) + [E("None")]) if inner else []
+            return _dedupe([*self.from_hint(inner[0], depth), E("None")]) if inner else []
         if name in ("Union",):
             return _dedupe([v for h in inner for v in self.from_hint(h, depth)])
         if name == "int":
@@ -160,8 +233,16 @@ class Synthesizer:
             return list(BOOL)
         if name in ("bytes", "bytearray"):
             return list(BYTES)
-        if name in ("list", "List", "Sequence", "Iterable", "Iterator", "Collection",
-                    "MutableSequence", "Reversible"):
+        if name in (
+            "list",
+            "List",
+            "Sequence",
+            "Iterable",
+            "Iterator",
+            "Collection",
+            "MutableSequence",
+            "Reversible",
+        ):
             elems = self.from_hint(inner[0], depth + 1) if inner else []
             if elems:
                 picks = [e for e in elems if e.code != "None"][:3]
@@ -173,7 +254,9 @@ class Synthesizer:
             parts = [self.from_hint(h, depth + 1) for h in inner if not isinstance(h, ast.Constant)]
             if parts and all(parts):
                 picks = [p[0] for p in parts]
-                code = "(" + ", ".join(e.code for e in picks) + ("," if len(picks) == 1 else "") + ")"
+                code = (
+                    "(" + ", ".join(e.code for e in picks) + ("," if len(picks) == 1 else "") + ")"
+                )
                 return [Expr(code, frozenset().union(*(e.imports for e in picks))), E("()")]
             return [E("(1, 2, 3)"), E("()")]
         if name in ("set", "Set", "frozenset", "AbstractSet", "MutableSet"):
@@ -221,21 +304,28 @@ class Synthesizer:
             imports |= vals[0].imports
         return [Expr(f"{cls_name}({', '.join(args)})", frozenset(imports))]
 
-    def constructor_params(self, node: ast.ClassDef) -> list[tuple[str, ast.expr | None, bool]] | None:
+    def constructor_params(
+        self, node: ast.ClassDef
+    ) -> list[tuple[str, ast.expr | None, bool]] | None:
         for st in node.body:
             if isinstance(st, ast.FunctionDef) and st.name == "__init__":
                 return [(p.arg, p.annotation, d) for p, d in _positional(st)[1:]]
-        fields = [
+        fields: list[tuple[str, ast.expr | None, bool]] = [
             (st.target.id, st.annotation, st.value is not None)
             for st in node.body
-            if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)
+            if isinstance(st, ast.AnnAssign)
+            and isinstance(st.target, ast.Name)
             and "ClassVar" not in ast.unparse(st.annotation)
         ]
         return fields or None
 
     # -- everything for one parameter ---------------------------------------------------------
     def values_for(
-        self, pname: str, hint: ast.expr | None, default: ast.expr | None, depth: int = 0,
+        self,
+        pname: str,
+        hint: ast.expr | None,
+        default: ast.expr | None,
+        depth: int = 0,
         literals: list[Expr] | None = None,
     ) -> list[Expr]:
         values = self.from_hint(hint, depth)
@@ -254,7 +344,7 @@ class Synthesizer:
             dv = E(ast.unparse(default))
             if dv.code == "None" and not typed:
                 values = [v for v in values if v.code != "None"]
-            values = values + [dv] if default is not None else values
+            values = [*values, dv] if default is not None else values
         return _dedupe(values)
 
 
@@ -340,9 +430,13 @@ def doctest_calls(func: FuncNode, ctx: ModuleContext, target: TargetInfo) -> lis
             continue
         if target.kind == "method":
             continue  # receivers in examples are usually built in earlier lines
-        if not all(_literal_ok(a) for a in expr.args) or not all(_literal_ok(k.value) for k in expr.keywords):
+        if not all(_literal_ok(a) for a in expr.args) or not all(
+            _literal_ok(k.value) for k in expr.keywords
+        ):
             continue
-        if any(k.arg is None for k in expr.keywords) or any(isinstance(a, ast.Starred) for a in expr.args):
+        if any(k.arg is None for k in expr.keywords) or any(
+            isinstance(a, ast.Starred) for a in expr.args
+        ):
             continue
         calls.append(
             CallSpec(
@@ -412,7 +506,9 @@ def plan_calls(target: TargetInfo, func: FuncNode, ctx: ModuleContext) -> list[C
                 return []
             receiver = instances[0]
     defaults = list(func.args.defaults)
-    kw_defaults = dict(zip([a.arg for a in func.args.kwonlyargs], func.args.kw_defaults, strict=True))
+    kw_defaults = dict(
+        zip([a.arg for a in func.args.kwonlyargs], func.args.kw_defaults, strict=True)
+    )
     required: list[tuple[str, list[Expr]]] = []
     optional: list[tuple[str, list[Expr]]] = []
     n_req = len(positional) - len(defaults)
@@ -443,7 +539,12 @@ def plan_calls(target: TargetInfo, func: FuncNode, ctx: ModuleContext) -> list[C
     calls.append(build({}, base_label, "base"))
     for name, vals in required:
         for v in vals[1:]:
-            calls.append(build({name: v}, f"{describe_value(v.code)}_{name}" if many else describe_value(v.code)))
+            calls.append(
+                build(
+                    {name: v},
+                    f"{describe_value(v.code)}_{name}" if many else describe_value(v.code),
+                )
+            )
     for name, vals in optional:
         for v in vals:
             calls.append(build({name: v}, f"{name}_{describe_value(v.code)}"))

@@ -39,7 +39,7 @@ def statement_owner(func: FuncNode) -> dict[int, int]:
     for top in body:
         stmts.extend(n for n in ast.walk(top) if isinstance(n, ast.stmt))
     # Outer statements first, inner ones overwrite the lines they own.
-    for stmt in sorted(stmts, key=lambda s: ((s.end_lineno or s.lineno) - s.lineno), reverse=True):
+    for stmt in sorted(stmts, key=lambda s: (s.end_lineno or s.lineno) - s.lineno, reverse=True):
         for line in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1):
             owner[line] = stmt.lineno
     if body:

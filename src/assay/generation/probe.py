@@ -74,7 +74,13 @@ class ProbeReport:
 
 async def _run_once(
     runner: SandboxRunner, calls: list[PlannedCall], include: list[str], tag: str, seed: str
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, list[int]]], dict[str, Any], set[str], list[str]]:
+) -> tuple[
+    dict[str, list[dict[str, Any]]],
+    dict[str, dict[str, list[int]]],
+    dict[str, Any],
+    set[str],
+    list[str],
+]:
     gen = runner.workspace / GEN_DIR
     script = gen / "probe.py"
     script.write_text(PROBE_SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
@@ -137,13 +143,17 @@ async def _run_once(
     return outcomes, coverage, env, crashed, errors
 
 
-async def observe(runner: SandboxRunner, calls: list[PlannedCall], include: list[str]) -> ProbeReport:
+async def observe(
+    runner: SandboxRunner, calls: list[PlannedCall], include: list[str]
+) -> ProbeReport:
     """Run all planned calls in two sandboxed processes and merge what they saw."""
     observations = {c.id: Observation(call=c) for c in calls}
     env: dict[str, Any] = {}
     errors: list[str] = []
     for tag, seed in (("a", "1"), ("b", "2")):
-        outcomes, coverage, env_seen, crashed, errs = await _run_once(runner, calls, include, tag, seed)
+        outcomes, coverage, env_seen, crashed, errs = await _run_once(
+            runner, calls, include, tag, seed
+        )
         env = env or env_seen
         errors.extend(errs)
         for cid, obs in observations.items():

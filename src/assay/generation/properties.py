@@ -20,11 +20,29 @@ from assay.generation.writer import TestModule, snake
 
 SETTINGS = "@settings(max_examples=50, deadline=None, database=None, derandomize=True)"
 INVERSE_PAIRS = [
-    ("encode", "decode"), ("dumps", "loads"), ("dump", "load"), ("serialize", "deserialize"),
-    ("compress", "decompress"), ("encrypt", "decrypt"), ("pack", "unpack"), ("quote", "unquote"),
-    ("escape", "unescape"), ("marshal", "unmarshal"), ("to_", "from_"),
+    ("encode", "decode"),
+    ("dumps", "loads"),
+    ("dump", "load"),
+    ("serialize", "deserialize"),
+    ("compress", "decompress"),
+    ("encrypt", "decrypt"),
+    ("pack", "unpack"),
+    ("quote", "unquote"),
+    ("escape", "unescape"),
+    ("marshal", "unmarshal"),
+    ("to_", "from_"),
 ]
-NORMALIZER_WORDS = ("normalize", "normalise", "slugify", "clean", "canonical", "sanitize", "strip", "dedent", "squash")
+NORMALIZER_WORDS = (
+    "normalize",
+    "normalise",
+    "slugify",
+    "clean",
+    "canonical",
+    "sanitize",
+    "strip",
+    "dedent",
+    "squash",
+)
 
 
 def strategy(hint: ast.expr | None, depth: int = 0) -> str | None:
@@ -41,15 +59,24 @@ def strategy(hint: ast.expr | None, depth: int = 0) -> str | None:
     if isinstance(hint, ast.BinOp) and isinstance(hint.op, ast.BitOr):
         left, right = strategy(hint.left, depth), strategy(hint.right, depth)
         return f"st.one_of({left}, {right})" if left and right else None
-    name = hint.id if isinstance(hint, ast.Name) else (
-        hint.value.id if isinstance(hint, ast.Subscript) and isinstance(hint.value, ast.Name) else ""
+    name = (
+        hint.id
+        if isinstance(hint, ast.Name)
+        else (
+            hint.value.id
+            if isinstance(hint, ast.Subscript) and isinstance(hint.value, ast.Name)
+            else ""
+        )
     )
     inner: list[ast.expr] = []
     if isinstance(hint, ast.Subscript):
         inner = list(hint.slice.elts) if isinstance(hint.slice, ast.Tuple) else [hint.slice]
     simple = {
-        "int": "st.integers()", "str": "st.text()", "bool": "st.booleans()",
-        "bytes": "st.binary()", "float": "st.floats(allow_nan=False)",
+        "int": "st.integers()",
+        "str": "st.text()",
+        "bool": "st.booleans()",
+        "bytes": "st.binary()",
+        "float": "st.floats(allow_nan=False)",
     }
     if name in simple:
         return simple[name]
@@ -71,7 +98,9 @@ def strategy(hint: ast.expr | None, depth: int = 0) -> str | None:
 def _required(func: FuncNode) -> list[ast.arg] | None:
     args = [*func.args.posonlyargs, *func.args.args]
     n_req = len(args) - len(func.args.defaults)
-    kw_req = [a for a, d in zip(func.args.kwonlyargs, func.args.kw_defaults, strict=True) if d is None]
+    kw_req = [
+        a for a, d in zip(func.args.kwonlyargs, func.args.kw_defaults, strict=True) if d is None
+    ]
     if kw_req:
         return None
     return args[:n_req]
@@ -96,7 +125,9 @@ class PropertyPlan:
     inverse: str | None = None
 
 
-def plan_properties(target: TargetInfo, func: FuncNode, module_functions: set[str]) -> list[PropertyPlan]:
+def plan_properties(
+    target: TargetInfo, func: FuncNode, module_functions: set[str]
+) -> list[PropertyPlan]:
     if target.kind != "function" or target.is_async:
         return []
     req = _required(func)
@@ -112,7 +143,7 @@ def plan_properties(target: TargetInfo, func: FuncNode, module_functions: set[st
         for a, b in INVERSE_PAIRS:
             inverse = None
             if a.endswith("_") and name.startswith(a):
-                inverse = b + name[len(a):]
+                inverse = b + name[len(a) :]
             elif name == a or name.endswith("_" + a):
                 inverse = name[: len(name) - len(a)] + b
             elif "_to_" in name:
@@ -122,7 +153,11 @@ def plan_properties(target: TargetInfo, func: FuncNode, module_functions: set[st
                 plans.append(PropertyPlan(target, "roundtrip", typed, inverse))
                 break
         returns = ast.unparse(func.returns) if func.returns is not None else None
-        if any(w in name for w in NORMALIZER_WORDS) and returns and returns == ast.unparse(req[0].annotation or ast.Constant(None)):
+        if (
+            any(w in name for w in NORMALIZER_WORDS)
+            and returns
+            and returns == ast.unparse(req[0].annotation or ast.Constant(None))
+        ):
             plans.append(PropertyPlan(target, "idempotent", typed))
     return plans
 
@@ -131,8 +166,11 @@ def write_property(plan: PropertyPlan, expected_errors: set[str], target_module:
     t = plan.target
     fn = t.func_name
     names = ", ".join(n for n, _ in plan.params)
-    imports = {"from hypothesis import given, settings", "from hypothesis import strategies as st",
-               f"from {target_module} import {fn}"}
+    imports = {
+        "from hypothesis import given, settings",
+        "from hypothesis import strategies as st",
+        f"from {target_module} import {fn}",
+    }
     given = "@given(" + ", ".join(f"{n}={s}" for n, s in plan.params) + ")"
     if plan.kind == "roundtrip" and plan.inverse:
         imports.add(f"from {target_module} import {plan.inverse}")

@@ -52,7 +52,9 @@ def _pythonpath(workspace: Path, targets: list[TargetInfo]) -> tuple[str, ...]:
     return tuple(roots)
 
 
-def _coverage_summary(targets: list[TargetInfo], candidates: list[Candidate]) -> dict[str, dict[str, object]]:
+def _coverage_summary(
+    targets: list[TargetInfo], candidates: list[Candidate]
+) -> dict[str, dict[str, object]]:
     summary: dict[str, dict[str, object]] = {}
     for t in targets:
         covered: set[int] = set()
@@ -104,15 +106,29 @@ async def generate(
     result = GenerationResult(targets=[], candidates=[])
     try:
         plan = _plan(request, workspace)
-        result.targets, result.notes, result.support_files = plan.targets, list(plan.notes), plan.support_files
-        await emit({"type": "generation.targets", "targets": [t.to_dict() for t in plan.targets],
-                    "notes": list(plan.notes)})
+        result.targets, result.notes, result.support_files = (
+            plan.targets,
+            list(plan.notes),
+            plan.support_files,
+        )
+        await emit(
+            {
+                "type": "generation.targets",
+                "targets": [t.to_dict() for t in plan.targets],
+                "notes": list(plan.notes),
+            }
+        )
         if not plan.targets:
             result.notes.append("no function or method is touched by the change: nothing to test")
             return result
-        runner = SandboxRunner(workspace=workspace, python=Path(python), limits=limits,
-                               isolation=isolation, pythonpath=_pythonpath(workspace, plan.targets),
-                               cancel=cancel)
+        runner = SandboxRunner(
+            workspace=workspace,
+            python=Path(python),
+            limits=limits,
+            isolation=isolation,
+            pythonpath=_pythonpath(workspace, plan.targets),
+            cancel=cancel,
+        )
         ledger = Ledger()
         ledger.add_existing(tuple(existing_tests))
 
@@ -123,16 +139,28 @@ async def generate(
         try:
             if request.engine == "llm" and llm is not None:
                 await emit({"type": "generation.phase", "phase": "asking_model"})
-                outcome = await run_llm(plan.targets, runner, ledger, llm, diff=request.diff,
-                                        existing_tests=existing_tests, on_candidates=announce)
+                outcome = await run_llm(
+                    plan.targets,
+                    runner,
+                    ledger,
+                    llm,
+                    diff=request.diff,
+                    existing_tests=existing_tests,
+                    on_candidates=announce,
+                )
                 result.candidates, result.errors = outcome.candidates, outcome.errors
             else:
                 await emit({"type": "generation.phase", "phase": "observing"})
                 proposal = await builtin.propose(plan.targets, runner, request.max_tests)
                 result.notes += proposal.notes
                 result.errors += proposal.errors
-                await emit({"type": "generation.phase", "phase": "validating",
-                            "candidates": len(proposal.submissions)})
+                await emit(
+                    {
+                        "type": "generation.phase",
+                        "phase": "validating",
+                        "candidates": len(proposal.submissions),
+                    }
+                )
                 result.candidates = await validate(proposal.submissions, runner, ledger)
                 await announce(result.candidates)
         except GenerationInputError:

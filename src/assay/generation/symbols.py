@@ -17,9 +17,25 @@ from assay.generation.errors import GenerationInputError
 
 SKIPPED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "node_modules", "__pycache__",
-        "build", "dist", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-        "site-packages", ".assay_gen", ".eggs",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "node_modules",
+        "__pycache__",
+        "build",
+        "dist",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "site-packages",
+        ".assay_gen",
+        ".eggs",
     }
 )
 
@@ -108,7 +124,9 @@ def walk_functions(tree: ast.Module) -> Iterator[tuple[str, FuncNode, bool]]:
     reach them through it.
     """
 
-    def visit(body: list[ast.stmt], prefix: str, in_class: bool) -> Iterator[tuple[str, FuncNode, bool]]:
+    def visit(
+        body: list[ast.stmt], prefix: str, in_class: bool
+    ) -> Iterator[tuple[str, FuncNode, bool]]:
         for node in body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 yield prefix + node.name, node, in_class

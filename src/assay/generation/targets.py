@@ -46,7 +46,9 @@ def check_source(source: str) -> ast.Module:
         ) from exc
 
 
-def _target_info(sym: Symbol, node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[int]) -> TargetInfo:
+def _target_info(
+    sym: Symbol, node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[int]
+) -> TargetInfo:
     return TargetInfo(
         name=sym.qualified,
         module=sym.module,
@@ -104,7 +106,9 @@ def plan_function(request: GenerationRequest, project_dir: Path) -> Plan:
             chosen = [resolve_target(symbols, f"{SNIPPET_MODULE}:{wanted}")]
         else:
             chosen = [s for s in symbols if not s.name.startswith("_") or s.name == "__init__"]
-        targets = [_target_info(s, nodes[s.qualname], executable_lines(nodes[s.qualname])) for s in chosen]
+        targets = [
+            _target_info(s, nodes[s.qualname], executable_lines(nodes[s.qualname])) for s in chosen
+        ]
         return Plan(
             targets=targets,
             notes=[f"pasted source is tested as module {SNIPPET_MODULE!r}"],
@@ -120,7 +124,9 @@ def plan_function(request: GenerationRequest, project_dir: Path) -> Plan:
     return Plan(targets=[_target_info(sym, node, executable_lines(node))])
 
 
-def targets_from_changes(project_dir: Path, changes: list[FileChange]) -> tuple[list[TargetInfo], list[str]]:
+def targets_from_changes(
+    project_dir: Path, changes: list[FileChange]
+) -> tuple[list[TargetInfo], list[str]]:
     """Map changed lines to the functions whose spans they touch (post-image tree)."""
     targets: list[TargetInfo] = []
     notes: list[str] = []
@@ -148,7 +154,9 @@ def targets_from_changes(project_dir: Path, changes: list[FileChange]) -> tuple[
             targets.append(_target_info(sym, nodes[sym.qualname], lines))
         if outside:
             shown = ", ".join(str(n) for n in sorted(outside)[:10])
-            notes.append(f"{change.path}: changes outside functions (lines {shown}) are not targeted")
+            notes.append(
+                f"{change.path}: changes outside functions (lines {shown}) are not targeted"
+            )
     return targets, notes
 
 

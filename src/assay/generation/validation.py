@@ -78,6 +78,14 @@ class Submission:
     engine: str = "builtin"
 
 
+def _is_docstring(stmt: object) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
 def normalized(code: str) -> str | None:
     """Code compared structurally: formatting, comments and docstring text do not count."""
     try:
@@ -86,9 +94,7 @@ def normalized(code: str) -> str | None:
         return None
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
-            getattr(body[0], "value", None), ast.Constant
-        ) and isinstance(body[0].value.value, str):
+        if isinstance(body, list) and body and _is_docstring(body[0]):
             body.pop(0)
     return ast.dump(tree, annotate_fields=False)
 
@@ -146,7 +152,9 @@ def _parse_junit(path: Path, modules: list[str]) -> dict[str, RunOutcome]:
     return out
 
 
-def _coverage_by_module(data_file: Path, workspace: Path, files: set[str]) -> dict[str, dict[str, set[int]]]:
+def _coverage_by_module(
+    data_file: Path, workspace: Path, files: set[str]
+) -> dict[str, dict[str, set[int]]]:
     """module -> target file -> lines, from one run's coverage data with test contexts."""
     out: dict[str, dict[str, set[int]]] = {}
     if not data_file.exists():
@@ -179,8 +187,14 @@ async def validate(
     results: dict[int, Candidate] = {}
     modules: dict[int, str] = {}
     for i, sub in enumerate(submissions):
-        cand = Candidate(target=sub.target.name, name=sub.name, code=sub.code, engine=sub.engine,
-                         kind=sub.kind, runs_total=runs)
+        cand = Candidate(
+            target=sub.target.name,
+            name=sub.name,
+            code=sub.code,
+            engine=sub.engine,
+            kind=sub.kind,
+            runs_total=runs,
+        )
         key = normalized(sub.code)
         if key is None:
             try:
@@ -205,8 +219,12 @@ async def validate(
 
 
 async def _run_batch(
-    submissions: list[Submission], modules: dict[int, str], results: dict[int, Candidate],
-    runner: SandboxRunner, ledger: Ledger, runs: int,
+    submissions: list[Submission],
+    modules: dict[int, str],
+    results: dict[int, Candidate],
+    runner: SandboxRunner,
+    ledger: Ledger,
+    runs: int,
 ) -> None:
     workspace = runner.workspace
     files = {submissions[i].target.file for i in modules}
@@ -224,17 +242,28 @@ async def _run_batch(
         junit = workspace / GEN_DIR / f"junit-{tag}-{run}.xml"
         include = ",".join(str(workspace / f) for f in sorted(files))
         rc.write_text(
-            f"[run]\nbranch = True\ndata_file = {data}\n"
-            f"include = {include}\n",
+            f"[run]\nbranch = True\ndata_file = {data}\ninclude = {include}\n",
             encoding="utf-8",
         )
         # Hypothesis' pytest plugin costs ~1 s of imports per run; load it only when used.
         plugins = [] if uses_hypothesis else ["-p", "no:hypothesispytest"]
         result = await runner.run(
-            ["-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             *plugins,
-             "--continue-on-collection-errors", f"--rootdir={workspace}", f"--junitxml={junit}",
-             *[f"{CANDIDATE_DIR}/{m}.py" for m in order]],
+            [
+                "-m",
+                "coverage",
+                "run",
+                f"--rcfile={rc}",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *plugins,
+                "--continue-on-collection-errors",
+                f"--rootdir={workspace}",
+                f"--junitxml={junit}",
+                *[f"{CANDIDATE_DIR}/{m}.py" for m in order],
+            ],
         )
         if result.cancelled:
             crash = "cancelled"
@@ -242,8 +271,11 @@ async def _run_batch(
         parsed = _parse_junit(junit, list(modules.values()))
         if not parsed:
             tail = (result.stdout + "\n" + result.stderr)[-EXCERPT:]
-            crash = ("validation run timed out" if result.timed_out else
-                     f"pytest did not report (exit {result.exit_code}): {tail}")
+            crash = (
+                "validation run timed out"
+                if result.timed_out
+                else f"pytest did not report (exit {result.exit_code}): {tail}"
+            )
             break
         outcomes.append(parsed)
         coverages.append(_coverage_by_module(data, workspace, files))
@@ -276,6 +308,8 @@ async def _run_batch(
                 cand.failure = None
                 for c in coverages:
                     for f, lines in c.get(module, {}).items():
-                        ledger.covered.setdefault(f, set()).update(lines & covered if f == sub.target.file else lines)
+                        ledger.covered.setdefault(f, set()).update(
+                            lines & covered if f == sub.target.file else lines
+                        )
             else:
                 cand.verdict = "no_new_coverage"

@@ -58,15 +58,20 @@ class SandboxRunner:
         return paths
 
     async def run(
-        self, args: list[str], *, wall_seconds: float | None = None, env: Mapping[str, str] | None = None
+        self,
+        args: list[str],
+        *,
+        wall_seconds: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> SandboxResult:
         limits = self.limits
         if wall_seconds is not None and wall_seconds < limits.wall_seconds:
             limits = Limits(**{**limits.to_dict(), "wall_seconds": wall_seconds})
         extra = {"PYTHONPATH": os.pathsep.join(str(self.workspace / p) for p in self.pythonpath)}
         extra.update(env or {})
+        python = str(self.python if self.python.is_absolute() else Path.cwd() / self.python)
         return await run_sandboxed(
-            [str(Path(self.python).absolute()), *args],
+            [python, *args],
             workspace=self.workspace,
             limits=limits,
             isolation=self.isolation,

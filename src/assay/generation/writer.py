@@ -93,7 +93,9 @@ def call_code(target: TargetInfo, spec: CallSpec, receiver_var: str | None) -> t
     return code, imports
 
 
-def _value_assert(expr: str, desc: dict[str, Any], target: TargetInfo, imports: set[str]) -> tuple[list[str], str] | None:
+def _value_assert(
+    expr: str, desc: dict[str, Any], target: TargetInfo, imports: set[str]
+) -> tuple[list[str], str] | None:
     """Assertion lines for a stable value and words for the test name."""
     kind = desc.get("kind")
     if kind == "literal":
@@ -118,7 +120,9 @@ def _value_assert(expr: str, desc: dict[str, Any], target: TargetInfo, imports: 
     return None
 
 
-def _type_assert(expr: str, desc: dict[str, Any], target: TargetInfo, imports: set[str]) -> tuple[list[str], str] | None:
+def _type_assert(
+    expr: str, desc: dict[str, Any], target: TargetInfo, imports: set[str]
+) -> tuple[list[str], str] | None:
     named = type_expr(desc.get("type", {}), target)
     if named is None:
         return None
@@ -164,7 +168,9 @@ def write_example(obs: Observation, target: TargetInfo) -> TestModule | None:
         msg = messages.pop() if len(messages) == 1 else ""
         match = f", match={msg!r}" if msg and SIMPLE_MESSAGE.match(msg) and "0x" not in msg else ""
         body += [f"with pytest.raises({tname}{match}):", f"    {call}"]
-        return TestModule(test_name(target, f"raises_{snake(tname.split('.')[-1])}", label), imports, body)
+        return TestModule(
+            test_name(target, f"raises_{snake(tname.split('.')[-1])}", label), imports, body
+        )
     values = {_value_key(o) for o in outs}
     stable = len(values) == 1
     if status == "iterator":
@@ -207,4 +213,6 @@ def json_key(value: object) -> str:
 
 def _value_key(outcome: dict[str, Any]) -> str:
     v = outcome.get("value", {})
-    return json_key({k: v.get(k) for k in ("kind", "repr", "type", "len")}) + str(outcome.get("exhausted"))
+    return json_key({k: v.get(k) for k in ("kind", "repr", "type", "len")}) + str(
+        outcome.get("exhausted")
+    )

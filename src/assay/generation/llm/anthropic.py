@@ -33,7 +33,9 @@ async def complete(config: LLMConfig, system: str, messages: list[Message]) -> s
     blocks = body.get("content")
     if not isinstance(blocks, list):
         raise LLMError("malformed answer from the model provider: no content")
-    text = "".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+    text = "".join(
+        b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text"
+    )
     if not text.strip():
         raise LLMError("malformed answer from the model provider: no text")
     return text

@@ -45,19 +45,33 @@ async def _ask(config: LLMConfig, conv: _Conversation, out: LLMOutcome) -> Submi
         return None
     conv.attempt += 1
     suffix = "" if conv.attempt == 1 else f" (repair {conv.attempt - 1})"
-    return Submission(target=conv.target, name=f"{conv.target.qualname}{suffix}", code=code,
-                      kind="llm", engine="llm")
+    return Submission(
+        target=conv.target,
+        name=f"{conv.target.qualname}{suffix}",
+        code=code,
+        kind="llm",
+        engine="llm",
+    )
 
 
 async def run_llm(
-    targets: list[TargetInfo], runner: SandboxRunner, ledger: Ledger, config: LLMConfig,
-    *, diff: str | None, existing_tests: Sequence[str], on_candidates: OnCandidates,
+    targets: list[TargetInfo],
+    runner: SandboxRunner,
+    ledger: Ledger,
+    config: LLMConfig,
+    *,
+    diff: str | None,
+    existing_tests: Sequence[str],
+    on_candidates: OnCandidates,
 ) -> LLMOutcome:
     out = LLMOutcome()
     pending: list[tuple[_Conversation, Submission]] = []
     for target in targets:
         source = (runner.workspace / target.file).read_text(encoding="utf-8")
-        conv = _Conversation(target, [{"role": "user", "content": build_prompt(target, source, diff, existing_tests)}])
+        conv = _Conversation(
+            target,
+            [{"role": "user", "content": build_prompt(target, source, diff, existing_tests)}],
+        )
         sub = await _ask(config, conv, out)
         if sub is not None:
             pending.append((conv, sub))

@@ -22,7 +22,9 @@ def _error_text(response: httpx.Response) -> str:
     return str(body)[:300]
 
 
-async def post_json(url: str, headers: dict[str, str], payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+async def post_json(
+    url: str, headers: dict[str, str], payload: dict[str, Any], timeout_s: float
+) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as client:
             response = await client.post(url, headers=headers, json=payload)
@@ -32,7 +34,9 @@ async def post_json(url: str, headers: dict[str, str], payload: dict[str, Any], 
         raise LLMError(f"cannot reach the model provider at {url}: {type(exc).__name__}") from exc
     if response.status_code >= 400:
         hint = " (rate limited, try later)" if response.status_code == 429 else ""
-        raise LLMError(f"model provider error {response.status_code}{hint}: {_error_text(response)}")
+        raise LLMError(
+            f"model provider error {response.status_code}{hint}: {_error_text(response)}"
+        )
     try:
         body = response.json()
     except ValueError as exc:

@@ -38,7 +38,8 @@ def build_prompt(
         f"(import it with `from {target.module} import {target.qualname.split('.')[0]}`).",
         f"Cover these lines of {target.file}: {', '.join(map(str, target.lines))}.",
         f"## Target\n```python\n{target_src}\n```",
-        f"## Module {target.module} ({target.file})\n```python\n{_clip(module_source, MAX_MODULE_CHARS)}\n```",
+        f"## Module {target.module} ({target.file})\n"
+        f"```python\n{_clip(module_source, MAX_MODULE_CHARS)}\n```",
     ]
     if diff:
         parts.append(f"## The change being tested\n```diff\n{_clip(diff, MAX_MODULE_CHARS)}\n```")
@@ -63,7 +64,8 @@ def repair_prompt(failure: str) -> str:
 def extract_code(answer: str) -> str | None:
     """The Python test module in the answer: the longest python fence defining a test."""
     blocks = [
-        m.group("code") for m in FENCE.finditer(answer)
+        m.group("code")
+        for m in FENCE.finditer(answer)
         if m.group("lang").lower() in ("", "python", "py", "python3")
     ]
     with_tests = [b for b in blocks if "def test" in b]
