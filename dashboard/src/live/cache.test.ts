@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { QueryClient } from "@tanstack/react-query";
+import type { PlanDetail } from "../api/types";
+import { applyEvents, Invalidator, keysFor, patchPlan } from "./cache";
+import type { LiveEvent } from "./eventLog";
+import { durationHistory, estimateRemaining, planProgress } from "./eta";
+
+const plan = (): PlanDetail => ({
+  id: "p1",
+  project_id: "x",
+  name: "smoke",
+  priority: "medium",
+  status: "queued",
+  trigger: "api",
+  created_at: "",
+  started_at: null,
+  finished_at: null,
+  attempts: 0,
+  error: null,
+  source_plan_id: null,
+  counts: { queued: 2 },
+  total: 2,
+  runs: [
+    { id: "r1", test_case_id: "a", name: "a", status: "queued", attempt: 0, duration_s: null, output: null, failure: null, isolation: null, started_at: null, finished_at: null },
+    { id: "r2", test_case_id: "b", name: "b", status: "queued", attempt: 0, duration_s: null, output: null, failure: null, isolation: null, started_at: null, finished_at: null },
+  ],
+});
+
+const ev = (seq: number, type: string, payload: Record<string, unknown>): LiveEvent => ({
+  seq,
+  type,
+  plan_id: "p1",
+  project_id: "x",
+  payload,
+  created_at: "",
+});
+
+describe("patching the plan cache", () => {
+  it("moves a run through running → passed and keeps counts right", () => {
+    let p = patchPlan(plan(), ev(1, "test.started", { run_id: "r1" }))!;
+    expect(p.status).toBe("running");
+    expect(p.runs[0].status).toBe("running");
+    expect(p.counts).toEqual({ queued: 1, running: 1 });
+    p = patchPlan(p, ev(2, "test.finished", { run_id: "r1", status: "passed", duration_s: 0.5 }))!;
+    expect(p.runs[0]).toMatchObject({ status: "passed", duration_s: 0.5 });
+    expect(p.counts).toEqual({ queued: 1, running: 0, passed: 1 });
+    // applying the same event again changes nothing
+    expect(patchPlan(p, ev(2, "test.finished", { run_id: "r1", status: "passed", duration_s: 0.5 }))).toBe(p);
+  });
+
+  it("leaves unknown runs and other events alone", () => {
+    const p = plan();
+    expect(patchPlan(p, ev(1, "test.finished", { run_id: "zz", status: "passed" }))).toBe(p);
+    expect(patchPlan(p, ev(1, "plan.started", {}))).toBe(p);
+    expect(patchPlan(undefined, ev(1, "test.started", { run_id: "r1" }))).toBeUndefined();
+  });
+
+  it("names the queries each event makes stale", () => {
+    expect(keysFor(ev(1, "plan.finished", {}))).toEqual([["plans"], ["metrics"], ["plan", "p1"], ["insights"]]);
+    expect(keysFor({ ...ev(1, "orchestrator.restarted", {}), plan_id: null })).toEqual([["metrics"], ["health"]]);
+    expect(keysFor({ ...ev(1, "generation.candidate", { generation_id: "g" }), plan_id: null })).toEqual([["generation", "g"]]);
+  });
+
+  it("patches the cache at once and batches refetches", async () => {
+    const client = new QueryClient();
+    client.setQueryData(["plan", "p1"], plan());
+    const inv = new Invalidator(client, 5);
+    applyEvents(client, inv, [ev(1, "test.started", { run_id: "r2" })]);
+    expect(client.getQueryData<PlanDetail>(["plan", "p1"])!.runs[1].status).toBe("running");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(client.getQueryState(["plan", "p1"])!.isInvalidated).toBe(true);
+    inv.stop();
+  });
+});
+
+describe("estimated time left", () => {
+  const run = (status: string, duration_s: number | null, test_case_id: string | null = null) =>
+    ({ status, duration_s, test_case_id }) as Parameters<typeof estimateRemaining>[0][number];
+
+  it("uses this plan's mean duration for runs not yet finished", () => {
+    expect(estimateRemaining([run("passed", 2), run("failed", 4), run("queued", null), run("queued", null)])).toBe(6);
+    expect(estimateRemaining([run("passed", 2), run("running", null)])).toBe(1);
+  });
+
+  it("prefers a test's own past duration, and is unknown without any", () => {
+    expect(estimateRemaining([run("queued", null, "a")], { a: 7 })).toBe(7);
+    expect(estimateRemaining([run("queued", null, "a")])).toBeNull();
+    expect(estimateRemaining([run("passed", 1)])).toBe(0);
+  });
+
+  it("builds history from earlier plans, latest first", () => {
+    const h = durationHistory([
+      { runs: [{ ...plan().runs[0], status: "passed", duration_s: 3 }] },
+      { runs: [{ ...plan().runs[0], status: "passed", duration_s: 9 }] },
+    ]);
+    expect(h).toEqual({ a: 3 });
+  });
+
+  it("splits counts into passed / failed / other", () => {
+    expect(planProgress({ passed: 3, failed: 1, error: 1, skipped: 1, running: 2 }, 10)).toEqual({
+      passed: 3, failed: 2, other: 1, running: 2, done: 6, total: 10,
+    });
+  });
+});

@@ -1,0 +1,261 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
+import { ApiError, get, post, unavailable } from "../api/client";
+import type { Candidate, Generation, SymbolInfo } from "../api/types";
+import { useLive } from "../live/LiveProvider";
+import { ErrorNote, Modal, StatusBadge } from "../components/ui";
+import { codeProblem } from "./TestCaseEditor";
+
+const FINAL = new Set(["finished", "done", "completed", "failed", "error", "cancelled"]);
+
+/** Symbol names from whatever list shape the symbols endpoint answers with. */
+export function symbolNames(data: unknown): string[] {
+  const list = Array.isArray(data) ? data : ((data as { items?: unknown[] } | null)?.items ?? []);
+  return list
+    .map((s) =>
+      typeof s === "string" ? s : ((s as SymbolInfo).target ?? (s as SymbolInfo).qualname ?? (s as SymbolInfo).name ?? ""),
+    )
+    .filter(Boolean)
+    .slice(0, 50);
+}
+
+function CandidateCard({ c, planId }: { c: Candidate; planId: string | null }) {
+  const [open, setOpen] = useState(c.verdict === "accepted");
+  return (
+    <article className={`candidate candidate-${c.verdict}`} aria-label={`Candidate ${c.name}`}>
+      <header>
+        <StatusBadge status={c.verdict} label="Verdict" />
+        <strong className="mono">{c.name}</strong>
+        <span className="muted small">{c.target}</span>
+        <span className="spacer" />
+        <span className="small">
+          runs {c.runs_passed}/{c.runs_total} · {c.target_lines_covered?.length ?? 0} target lines covered
+        </span>
+      </header>
+      {c.failure && <pre className="failure">{c.failure}</pre>}
+      <div className="candidate-links">
+        {c.test_case_id && <span className="small">Saved as test case <code>{c.test_case_id.slice(0, 8)}</code></span>}
+        {c.test_case_id && planId && (
+          <Link to={`/execution/${planId}`} className="small">
+            View its run
+          </Link>
+        )}
+        <button type="button" className="ghost small" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
+          {open ? "Hide code" : "Show code"}
+        </button>
+      </div>
+      {open && <pre className="code">{c.code}</pre>}
+    </article>
+  );
+}
+
+function Progress({ id }: { id: string }) {
+  const { subscribe } = useLive();
+  const [log, setLog] = useState<string[]>([]);
+  useEffect(
+    () =>
+      subscribe((ev) => {
+        if (!ev.type.startsWith("generation.") || ev.payload.generation_id !== id) return;
+        const p = ev.payload as Record<string, unknown>;
+        const what = ev.type === "generation.candidate" ? `${p.name ?? "candidate"}: ${p.verdict ?? "checked"}` : ev.type.split(".")[1];
+        setLog((l) => [...l.slice(-30), what]);
+      }),
+    [id, subscribe],
+  );
+  const q = useQuery({
+    queryKey: ["generation", id],
+    queryFn: () => get<Generation>(`/generations/${id}`),
+    refetchInterval: (query) => {
+      const g = query.state.data;
+      return g && (FINAL.has(g.status) || g.finished_at) ? false : 1500;
+    },
+  });
+  const g = q.data;
+  if (q.error) return <ErrorNote>{unavailable(q.error, "Reading generations") ?? (q.error as Error).message}</ErrorNote>;
+  if (!g) return <p className="muted">Starting…</p>;
+  const done = FINAL.has(g.status) || !!g.finished_at;
+  const accepted = g.candidates.filter((c) => c.verdict === "accepted");
+  return (
+    <div className="generation">
+      <div className="gen-head">
+        <StatusBadge status={g.status} label="Generation status" live />
+        {!done && <span className="spinner" aria-hidden="true" />}
+        <span>
+          {g.candidates.length} candidate{g.candidates.length === 1 ? "" : "s"} checked, {accepted.length} accepted
+        </span>
+        <span className="spacer" />
+        {g.plan_id && (
+          <Link to={`/execution/${g.plan_id}`} className="button">
+            Open the plan running them
+          </Link>
+        )}
+        {accepted.length > 0 && (
+          <Link to="/tests" className="button ghost">
+            See them in Test Cases
+          </Link>
+        )}
+      </div>
+      {g.error && <ErrorNote>{g.error}</ErrorNote>}
+      {!done && log.length > 0 && (
+        <ol className="gen-log" aria-label="Generation progress">
+          {log.map((l, i) => (
+            <li key={i}>{l}</li>
+          ))}
+        </ol>
+      )}
+      {g.candidates.map((c, i) => (
+        <CandidateCard key={c.id ?? i} c={c} planId={g.plan_id} />
+      ))}
+    </div>
+  );
+}
+
+export default function GenerateDialog({ projectId, onClose }: { projectId: string; onClose: () => void }) {
+  const [mode, setMode] = useState<"diff" | "function">("function");
+  const [diff, setDiff] = useState("");
+  const [target, setTarget] = useState("");
+  const [source, setSource] = useState("");
+  const [engine, setEngine] = useState<"builtin" | "llm">("builtin");
+  const [maxTests, setMaxTests] = useState(10);
+  const [autoExecute, setAutoExecute] = useState(true);
+  const [id, setId] = useState<string | null>(null);
+
+  const symbols = useQuery({
+    queryKey: ["symbols", projectId, target],
+    queryFn: () => get<unknown>(`/projects/${projectId}/symbols`, { q: target }),
+    enabled: mode === "function",
+    staleTime: 60_000,
+    placeholderData: (prev) => prev,
+  });
+  const names = symbolNames(symbols.data);
+
+  const start = useMutation({
+    mutationFn: () =>
+      post<{ generation_id: string }>("/tests/generate", {
+        project_id: projectId,
+        mode,
+        engine,
+        max_tests: maxTests,
+        auto_execute: autoExecute,
+        ...(mode === "diff" ? { diff } : { target: target || undefined, source: source || undefined }),
+      }),
+    onSuccess: (r) => setId(r.generation_id),
+  });
+
+  const upload = async (file: File | undefined) => {
+    if (file) setDiff(await file.text());
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    start.mutate();
+  };
+  const missing = unavailable(start.error, "AI test generation");
+  const sourceProblem = codeProblem(start.error);
+
+  return (
+    <Modal title="AI Generate Tests" onClose={onClose} wide>
+      {id ? (
+        <Progress id={id} />
+      ) : (
+        <form className="form" onSubmit={submit}>
+          {missing ? (
+            <ErrorNote>{missing} Ask your administrator to update Assay.</ErrorNote>
+          ) : start.error instanceof ApiError && start.error.status === 413 ? (
+            <ErrorNote>The input is too large: {start.error.message}</ErrorNote>
+          ) : (
+            <ErrorNote error={start.error} />
+          )}
+          <fieldset className="segmented">
+            <legend>Generate from</legend>
+            <label>
+              <input type="radio" name="mode" checked={mode === "function"} onChange={() => setMode("function")} /> A function
+            </label>
+            <label>
+              <input type="radio" name="mode" checked={mode === "diff"} onChange={() => setMode("diff")} /> A diff
+            </label>
+          </fieldset>
+          {mode === "diff" ? (
+            <>
+              <label>
+                Diff (unified, as from git diff)
+                <textarea
+                  className="mono"
+                  rows={10}
+                  value={diff}
+                  onChange={(e) => setDiff(e.target.value)}
+                  placeholder={"--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ ..."}
+                  required
+                />
+              </label>
+              <label>
+                Upload a .patch file
+                <input type="file" accept=".patch,.diff,text/x-diff,text/plain" onChange={(e) => void upload(e.target.files?.[0])} />
+              </label>
+            </>
+          ) : (
+            <>
+              <label>
+                Function
+                <input
+                  role="combobox"
+                  aria-autocomplete="list"
+                  aria-expanded={names.length > 0}
+                  list="symbol-options"
+                  value={target}
+                  onChange={(e) => setTarget(e.target.value)}
+                  placeholder="pkg.module:function or pkg.module:Class.method"
+                  autoComplete="off"
+                />
+                <datalist id="symbol-options">
+                  {names.map((n) => (
+                    <option key={n} value={n} />
+                  ))}
+                </datalist>
+              </label>
+              {symbols.error && (
+                <p className="muted small">
+                  {unavailable(symbols.error, "Symbol suggestions") ?? "Symbol suggestions failed to load."} Type the target by hand.
+                </p>
+              )}
+              <label>
+                Source (optional, when the function is not in the project)
+                <textarea className="mono" rows={5} value={source} onChange={(e) => setSource(e.target.value)} />
+              </label>
+              {sourceProblem && (
+                <p className="bad-text" role="alert">
+                  Source line {sourceProblem.line}
+                  {sourceProblem.column ? `, column ${sourceProblem.column}` : ""}: {sourceProblem.message}
+                </p>
+              )}
+            </>
+          )}
+          <div className="grid-3">
+            <label>
+              Engine
+              <select value={engine} onChange={(e) => setEngine(e.target.value as "builtin" | "llm")}>
+                <option value="builtin">Built-in (offline)</option>
+                <option value="llm">LLM (configured provider)</option>
+              </select>
+            </label>
+            <label>
+              Max tests
+              <input type="number" min={1} max={100} value={maxTests} onChange={(e) => setMaxTests(Number(e.target.value))} />
+            </label>
+            <label className="check-label">
+              <input type="checkbox" checked={autoExecute} onChange={(e) => setAutoExecute(e.target.checked)} /> Run accepted tests at once
+            </label>
+          </div>
+          <div className="actions">
+            <button type="button" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" className="primary" disabled={start.isPending || (mode === "function" && !target && !source)}>
+              {start.isPending ? "Starting…" : "Generate"}
+            </button>
+          </div>
+        </form>
+      )}
+    </Modal>
+  );
+}

@@ -1,0 +1,337 @@
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useNavigate } from "react-router-dom";
+import { get, post } from "../api/client";
+import {
+  ORIGINS,
+  PRIORITIES,
+  TEST_STATUSES,
+  type Origin,
+  type Page,
+  type Plan,
+  type Priority,
+  type TestCase,
+  type TestStatus,
+} from "../api/types";
+import { useSession } from "../auth/session";
+import { useProject } from "../components/project";
+import { Empty, ErrorNote, PriorityTag, StatusBadge } from "../components/ui";
+import TestCaseEditor from "./TestCaseEditor";
+
+const GenerateDialog = lazy(() => import("./GenerateDialog"));
+
+const PAGE_SIZE = 50;
+type Sort = "created_at" | "updated_at" | "title" | "priority" | "status";
+
+export interface Filters {
+  q: string;
+  status: TestStatus | "";
+  origin: Origin | "";
+  priority: Priority | "";
+  tag: string;
+  sort: Sort;
+  order: "asc" | "desc";
+}
+
+const EMPTY: Filters = { q: "", status: "", origin: "", priority: "", tag: "", sort: "created_at", order: "desc" };
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+function BulkBar({ ids, projectId, onDone }: { ids: string[]; projectId: string; onDone: () => void }) {
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const [status, setStatus] = useState<TestStatus | "">("");
+  const [tag, setTag] = useState("");
+  const [priority, setPriority] = useState<Priority>("medium");
+  const [result, setResult] = useState<string | null>(null);
+  const run = useMutation({
+    mutationFn: () => post<Plan>("/execution/plans", { project_id: projectId, test_case_ids: ids, priority }),
+    onSuccess: (plan) => {
+      void client.invalidateQueries({ queryKey: ["plans"] });
+      navigate(`/execution/${plan.id}`);
+    },
+  });
+  const bulk = useMutation({
+    mutationFn: (body: Record<string, unknown>) => post<{ updated: number }>("/tests/bulk", { ids, ...body }),
+    onSuccess: (r) => {
+      setResult(`Updated ${r.updated} test case${r.updated === 1 ? "" : "s"}.`);
+      void client.invalidateQueries({ queryKey: ["tests"] });
+      onDone();
+    },
+  });
+  return (
+    <div className="bulkbar" role="region" aria-label="Bulk actions">
+      <strong>{ids.length} selected</strong>
+      <label className="inline">
+        Run priority
+        <select value={priority} onChange={(e) => setPriority(e.target.value as Priority)}>
+          {PRIORITIES.map((p) => (
+            <option key={p}>{p}</option>
+          ))}
+        </select>
+      </label>
+      <button type="button" className="primary" onClick={() => run.mutate()} disabled={run.isPending}>
+        Run selected
+      </button>
+      <span className="sep" />
+      <label className="inline">
+        New status
+        <select value={status} onChange={(e) => setStatus(e.target.value as TestStatus)}>
+          <option value="">choose…</option>
+          {TEST_STATUSES.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+      </label>
+      <button type="button" disabled={!status || bulk.isPending} onClick={() => bulk.mutate({ status })}>
+        Set status
+      </button>
+      <span className="sep" />
+      <label className="inline">
+        Tag
+        <input value={tag} onChange={(e) => setTag(e.target.value)} size={10} placeholder="smoke" />
+      </label>
+      <button type="button" disabled={!tag.trim() || bulk.isPending} onClick={() => bulk.mutate({ add_tags: [tag.trim()] })}>
+        Add tag
+      </button>
+      <button
+        type="button"
+        disabled={!tag.trim() || bulk.isPending}
+        onClick={() => bulk.mutate({ remove_tags: [tag.trim()] })}
+      >
+        Remove tag
+      </button>
+      {result && <span className="ok-text" role="status">{result}</span>}
+      <ErrorNote error={run.error ?? bulk.error} />
+    </div>
+  );
+}
+
+export function TestCasesPage() {
+  const { can } = useSession();
+  const { projectId, project, loading } = useProject();
+  const [filters, setFilters] = useState<Filters>(EMPTY);
+  const q = useDebounced(filters.q, 250);
+  const tag = useDebounced(filters.tag, 250);
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [editing, setEditing] = useState<TestCase | "new" | null>(null);
+  const [generating, setGenerating] = useState(false);
+  const cursor = cursors[cursors.length - 1];
+
+  const params = useMemo(
+    () => ({
+      project_id: projectId,
+      q,
+      status: filters.status,
+      origin: filters.origin,
+      priority: filters.priority,
+      tag: tag.trim(),
+      sort: filters.sort,
+      order: filters.order,
+      limit: PAGE_SIZE,
+      cursor,
+    }),
+    [projectId, q, tag, filters.status, filters.origin, filters.priority, filters.sort, filters.order, cursor],
+  );
+  // A new filter starts again at the first page, with nothing selected.
+  const filterKey = JSON.stringify({ ...params, cursor: undefined });
+  useEffect(() => {
+    setCursors([null]);
+    setSelected(new Set());
+  }, [filterKey]);
+
+  const list = useQuery({
+    queryKey: ["tests", params],
+    queryFn: () => get<Page<TestCase>>("/tests", params),
+    enabled: !!projectId,
+    placeholderData: keepPreviousData,
+  });
+  const items = list.data?.items ?? [];
+  const allSelected = items.length > 0 && items.every((t) => selected.has(t.id));
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+  const toggle = (id: string) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(id)) n.delete(id);
+      else n.add(id);
+      return n;
+    });
+  const start = (cursors.length - 1) * PAGE_SIZE;
+
+  if (!loading && !projectId) {
+    return (
+      <section>
+        <h1>Test Cases</h1>
+        <Empty title="No project yet">Create a project on the Projects page first.</Empty>
+      </section>
+    );
+  }
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>
+          Test Cases <span className="muted">{project?.name}</span>
+        </h1>
+        {can("editor") && projectId && (
+          <div className="head-actions">
+            <button type="button" onClick={() => setGenerating(true)}>
+              <span aria-hidden="true">✦ </span>AI Generate Tests
+            </button>
+            <button type="button" className="primary" onClick={() => setEditing("new")}>
+              New test case
+            </button>
+          </div>
+        )}
+      </div>
+
+      <div className="filters" role="search" aria-label="Filter test cases">
+        <input
+          type="search"
+          aria-label="Search test cases"
+          placeholder="Search title, description, code…"
+          value={filters.q}
+          onChange={(e) => set({ q: e.target.value })}
+          className="grow"
+        />
+        <select aria-label="Status filter" value={filters.status} onChange={(e) => set({ status: e.target.value as TestStatus })}>
+          <option value="">Any status</option>
+          {TEST_STATUSES.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+        <select aria-label="Origin filter" value={filters.origin} onChange={(e) => set({ origin: e.target.value as Origin })}>
+          <option value="">Any origin</option>
+          {ORIGINS.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+        <select aria-label="Priority filter" value={filters.priority} onChange={(e) => set({ priority: e.target.value as Priority })}>
+          <option value="">Any priority</option>
+          {PRIORITIES.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+        <input aria-label="Tag filter" placeholder="Tag" value={filters.tag} onChange={(e) => set({ tag: e.target.value })} size={10} />
+        <select aria-label="Sort by" value={filters.sort} onChange={(e) => set({ sort: e.target.value as Sort })}>
+          <option value="created_at">Created</option>
+          <option value="updated_at">Updated</option>
+          <option value="title">Title</option>
+          <option value="priority">Priority</option>
+          <option value="status">Status</option>
+        </select>
+        <button
+          type="button"
+          aria-label={filters.order === "desc" ? "Sort descending (click for ascending)" : "Sort ascending (click for descending)"}
+          onClick={() => set({ order: filters.order === "desc" ? "asc" : "desc" })}
+        >
+          {filters.order === "desc" ? "↓" : "↑"}
+        </button>
+      </div>
+
+      {can("editor") && selected.size > 0 && projectId && (
+        <BulkBar ids={[...selected]} projectId={projectId} onDone={() => undefined} />
+      )}
+      <ErrorNote error={list.error} />
+
+      <table className={`table${list.isPlaceholderData ? " stale" : ""}`} aria-label="Test cases" aria-busy={list.isFetching}>
+        <thead>
+          <tr>
+            {can("editor") && (
+              <th className="check">
+                <input
+                  type="checkbox"
+                  aria-label="Select all on this page"
+                  checked={allSelected}
+                  onChange={() =>
+                    setSelected(allSelected ? new Set() : new Set(items.map((t) => t.id)))
+                  }
+                />
+              </th>
+            )}
+            <th>Title</th>
+            <th>Status</th>
+            <th>Priority</th>
+            <th>Origin</th>
+            <th>Tags</th>
+            <th>Updated</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((t) => (
+            <tr key={t.id} className={selected.has(t.id) ? "selected" : undefined}>
+              {can("editor") && (
+                <td className="check">
+                  <input type="checkbox" aria-label={`Select ${t.title}`} checked={selected.has(t.id)} onChange={() => toggle(t.id)} />
+                </td>
+              )}
+              <td>
+                <button type="button" className="link" onClick={() => setEditing(t)}>
+                  {t.title}
+                </button>
+                {t.reference && <div className="muted small mono">{t.reference}</div>}
+              </td>
+              <td>
+                <StatusBadge status={t.status} />
+              </td>
+              <td>
+                <PriorityTag priority={t.priority} />
+              </td>
+              <td>{t.origin}</td>
+              <td>
+                {t.tags.map((g) => (
+                  <span key={g} className="tag">
+                    {g}
+                  </span>
+                ))}
+              </td>
+              <td className="muted">{new Date(t.updated_at).toLocaleString()}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.data && items.length === 0 && (
+        <Empty title="No test cases match">
+          {filters === EMPTY ? "Write one, import the project's tests, or generate some." : "Change the filters."}
+        </Empty>
+      )}
+      <nav className="pager" aria-label="Pagination">
+        <span className="muted">
+          {list.data ? `${list.data.total ? start + 1 : 0}–${start + items.length} of ${list.data.total.toLocaleString()}` : "…"}
+        </span>
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!list.data?.next_cursor}
+          onClick={() => list.data?.next_cursor && setCursors((c) => [...c, list.data!.next_cursor])}
+        >
+          Next page
+        </button>
+      </nav>
+
+      {editing && projectId && (
+        <TestCaseEditor
+          projectId={projectId}
+          existing={editing === "new" ? undefined : editing}
+          readOnly={!can("editor")}
+          onClose={() => setEditing(null)}
+        />
+      )}
+      {generating && projectId && (
+        <Suspense fallback={null}>
+          <GenerateDialog projectId={projectId} onClose={() => setGenerating(false)} />
+        </Suspense>
+      )}
+    </section>
+  );
+}
