@@ -104,7 +104,7 @@ export const del = (path: string) => api<void>("DELETE", path);
 /** A message for an endpoint that may not exist yet on this server. */
 export function unavailable(err: unknown, what: string): string | null {
   if (err instanceof ApiError && (err.missing || err.status === 405)) {
-    return `${what} is not available on this server yet.`;
+    return `${what}: not available on this server yet.`;
   }
   return null;
 }

@@ -30,6 +30,14 @@ function PlanRow({ plan, active }: { plan: Plan; active: boolean }) {
   );
 }
 
+/** The line of a pytest failure a person reads first: the "E   ..." one, else the last. */
+export function failureSummary(failure: string | null): string {
+  if (!failure) return "";
+  const lines = failure.split("\n").filter((l) => l.trim());
+  const e = lines.find((l) => l.startsWith("E "));
+  return (e ? e.slice(1) : lines[lines.length - 1] ?? "").trim();
+}
+
 function RunRow({ run }: { run: Run }) {
   const [open, setOpen] = useState(false);
   const hasMore = !!(run.failure || run.output);
@@ -49,7 +57,7 @@ function RunRow({ run }: { run: Run }) {
           <StatusBadge status={run.status} />
         </td>
         <td className="num">{seconds(run.duration_s)}</td>
-        <td className="failure-cell">{run.failure ? run.failure.split("\n").filter(Boolean).slice(-1)[0] : ""}</td>
+        <td className="failure-cell">{failureSummary(run.failure)}</td>
       </tr>
       {open && (
         <tr className="run-more">

@@ -73,8 +73,9 @@ export default function TestCaseEditor({
       <form className="form" onSubmit={submit}>
         {problem ? (
           <div className="note note-bad" role="alert">
-            Line {problem.line}
-            {problem.column ? `, column ${problem.column}` : ""}: {problem.message}
+            {/line \d+/i.test(problem.message)
+              ? problem.message
+              : `Line ${problem.line}${problem.column ? `, column ${problem.column}` : ""}: ${problem.message}`}
           </div>
         ) : stale ? (
           <div className="note note-warn" role="alert">
