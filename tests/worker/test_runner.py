@@ -226,3 +226,16 @@ def test_cancel_kills_the_whole_tree_including_setsid_children(
         assert _processes_with(token) == []
 
     asyncio.run(scenario())
+
+
+def test_code_items_run_under_a_project_with_its_own_python_files(
+    base_python: Path, scratch: Path
+) -> None:
+    project = scratch / "proj"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\npython_files = check_*.py\n")
+    job = make_job(base_python, scratch, [code("a", "def test_a():\n    pass\n"),
+                                          code("b", "def test_b():\n    assert False\n")],
+                   snapshot=project)
+    res = run(job).results
+    assert (res["a"].outcome, res["b"].outcome) == ("passed", "failed")

@@ -26,6 +26,8 @@ from assay.sandbox import SandboxResult, resolve_isolation, run_sandboxed
 HARD_TIMEOUT_GRACE_S = 3.0
 """The plugin fails a slow test at test_timeout_s; past this grace we kill pytest."""
 
+MAX_PATH_ARGS = 20
+
 OnEvent = Callable[[ItemStarted | ItemFinished], Awaitable[None]]
 
 
@@ -135,10 +137,10 @@ async def _run_batches(
 
 def _select(job: Job, ws: Workspace, tracker: Tracker) -> list[str]:
     """Write the plugin's selection for the open items; return pytest's path arguments."""
-    files = [path for path, key in ws.code_files.items()
-             if key in {i.key for i in tracker.open_items()}]
+    open_keys = {i.key for i in tracker.open_items()}
+    files = [path for path, key in ws.code_files.items() if key in open_keys]
     nodeids: list[str] = []
-    args = list(files)
+    paths: list[str] = []
     for item in tracker.open_items():
         if item.kind != "reference" or not item.nodeid:
             continue
@@ -148,10 +150,13 @@ def _select(job: Job, ws: Workspace, tracker: Tracker) -> list[str]:
             tracker.close_item(item.key, f"{item.nodeid} was not found in the project")
             continue
         nodeids.append(item.nodeid)
-        if path not in args:
-            args.append(path)
+        paths.append(path)
     ws.select_file.write_text(json.dumps({"files": files, "nodeids": nodeids}), "utf-8")
-    return args
+    # pytest is quadratic in its path arguments: pass few, let the plugin select.
+    paths = list(dict.fromkeys(paths))
+    if len(paths) > MAX_PATH_ARGS:
+        paths = list(dict.fromkeys(p.split("/", 1)[0] for p in paths))
+    return ([ws.code_dir] if files and ws.code_dir else []) + paths
 
 
 async def _watch(

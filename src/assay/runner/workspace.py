@@ -32,6 +32,7 @@ class Workspace:
     project: Path
     plugin_dir: Path
     code_files: dict[str, str] = field(default_factory=dict)  # rootdir-relative path -> key
+    code_dir: str | None = None  # rootdir-relative directory holding them
 
     @property
     def select_file(self) -> Path:
@@ -78,6 +79,7 @@ def prepare(job: Job, root: Path) -> Workspace:
             n += 1
             tests_dir = ws.project / f"_assay_tests_{n}"
         tests_dir.mkdir()
+        ws.code_dir = tests_dir.name
         for index, item in enumerate(code_items):
             path = tests_dir / f"test_assay_{index:05d}_{safe_name(item.key)}.py"
             path.write_text(item.code or "", encoding="utf-8")
