@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.conftest import make_project
 
 from assay.api.routes import insights
 from assay.db.models import ExecutionPlan, TestRun
+from tests.conftest import make_project
 
 URL = "/api/v1/projects/{}/insights"
 
