@@ -100,3 +100,14 @@ def test_unknown_method_lists_closest_methods(project: Path) -> None:
 def test_function_mode_needs_target_or_source(project: Path) -> None:
     with pytest.raises(GenerationInputError, match="needs `target`"):
         validate_request(GenerationRequest(mode="function"), project)
+
+
+def test_a_whole_module_targets_its_public_functions_and_methods(project: Path) -> None:
+    from assay.generation.targets import plan_function
+
+    plan = plan_function(GenerationRequest(mode="function", target="shop.pricing"), project)
+    assert [t.name for t in plan.targets] == [
+        "shop.pricing:apply_discount",
+        "shop.pricing:slugify",
+        "shop.pricing:Cart.add",
+    ]

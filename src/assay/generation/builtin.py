@@ -142,7 +142,8 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
                 continue
             module.name = _unique(module.name, names)
             queue.append(Submission(target=t, name=module.name, code=module.render()))
-        if has_hypothesis:
+        # Property tests only for targets whose calls all came back (no process killer).
+        if has_hypothesis and observations and not any(o.crashed for o in observations):
             expected = _expected_errors(observations, work.func)
             for plan, check in work.properties:
                 if check is not None:

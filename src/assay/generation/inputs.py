@@ -438,11 +438,14 @@ def doctest_calls(func: FuncNode, ctx: ModuleContext, target: TargetInfo) -> lis
             isinstance(a, ast.Starred) for a in expr.args
         ):
             continue
+        args = [E(ast.unparse(a)) for a in expr.args]
+        words = [describe_value(a.code) for a in args[:2]]
+        words += [f"{k.arg}_{describe_value(ast.unparse(k.value))}" for k in expr.keywords[:1]]
         calls.append(
             CallSpec(
-                args=[E(ast.unparse(a)) for a in expr.args],
+                args=args,
                 kwargs={k.arg: E(ast.unparse(k.value)) for k in expr.keywords if k.arg},
-                label="docstring_example",
+                label="_and_".join(words) or "defaults",
                 origin="doctest",
             )
         )
@@ -482,7 +485,7 @@ def describe_value(code: str) -> str:
 
 
 def _slug(text: str) -> str:
-    out = "".join(ch.lower() if ch.isalnum() else "_" for ch in text)
+    out = "".join(ch.lower() if ch.isascii() and ch.isalnum() else "_" for ch in text)
     return "_".join(p for p in out.split("_") if p)
 
 

@@ -19,7 +19,7 @@ from assay.generation.workspace import GEN_DIR, SandboxRunner
 
 PROBE_SCRIPT = Path(__file__).with_name("_probe_main.py")
 CALL_TIMEOUT_S = 2.0
-MAX_RESUMES = 4
+MAX_RESUMES = 8
 
 
 @dataclass
@@ -139,7 +139,11 @@ async def _run_once(
             tail = (result.stderr or result.stdout)[-800:]
             errors.append(f"probe failed before calling anything (exit {result.exit_code}): {tail}")
             break
-        crashed.add(started)  # resume after the call that took the process down
+        # Resume after the call that took the process down, skipping the rest of its
+        # target: one crashing function costs one restart, not one per planned input.
+        crashed.add(started)
+        culprit = next(c.target.name for c in calls if c.id == started)
+        skip |= {c.id for c in calls if c.target.name == culprit and c.id not in outcomes}
     return outcomes, coverage, env, crashed, errors
 
 

@@ -116,12 +116,35 @@ def plan_function(request: GenerationRequest, project_dir: Path) -> Plan:
         )
     if not request.target:
         raise GenerationInputError(
-            "mode 'function' needs `target` ('pkg.module:function') or `source`", field="target"
+            "mode 'function' needs `target` ('pkg.module:function', 'pkg.module:Class.method' "
+            "or a whole module 'pkg.module') or `source`",
+            field="target",
         )
     symbols = all_symbols(project_dir)
+    module = request.target.strip().rstrip(":")
+    if ":" not in module and module in {s.module for s in symbols}:
+        return _plan_module(project_dir, [s for s in symbols if s.module == module])
     sym = resolve_target(symbols, request.target)
     node = _nodes(_parse_file(project_dir, sym.file))[sym.qualname]
     return Plan(targets=[_target_info(sym, node, executable_lines(node))])
+
+
+def is_public(sym: Symbol) -> bool:
+    return not any(part.startswith("_") for part in sym.qualname.split("."))
+
+
+def _plan_module(project_dir: Path, symbols: list[Symbol]) -> Plan:
+    """A whole module as the target: every public function and public method."""
+    chosen = [s for s in symbols if is_public(s)]
+    if not chosen:
+        raise GenerationInputError(
+            f"module {symbols[0].module} has no public function or method", field="target"
+        )
+    nodes = _nodes(_parse_file(project_dir, chosen[0].file))
+    targets = [
+        _target_info(s, nodes[s.qualname], executable_lines(nodes[s.qualname])) for s in chosen
+    ]
+    return Plan(targets=[t for t in targets if t.lines])
 
 
 def targets_from_changes(

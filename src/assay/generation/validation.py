@@ -214,7 +214,11 @@ async def validate(
         modules[i] = module
         results[i] = cand
     if modules:
-        await _run_batch(submissions, modules, results, runner, ledger, runs)
+        crashed = await _run_batch(submissions, modules, results, runner, ledger, runs)
+        if crashed and len(modules) > 1:
+            # One candidate took pytest down (os._exit, segfault, memory): judge each alone.
+            for i, module in modules.items():
+                await _run_batch(submissions, {i: module}, results, runner, ledger, runs)
     return [results[i] for i in range(len(submissions))]
 
 
@@ -225,7 +229,8 @@ async def _run_batch(
     runner: SandboxRunner,
     ledger: Ledger,
     runs: int,
-) -> None:
+) -> bool:
+    """Run one batch and set verdicts; True when the pytest process itself failed."""
     workspace = runner.workspace
     files = {submissions[i].target.file for i in modules}
     tag = min(modules.values())
@@ -240,6 +245,8 @@ async def _run_batch(
         rc = workspace / GEN_DIR / f"coveragerc-{tag}-{run}"
         data = workspace / GEN_DIR / f"coverage-{tag}-{run}"
         junit = workspace / GEN_DIR / f"junit-{tag}-{run}.xml"
+        for stale in (data, junit):  # a singleton re-run reuses the batch's names
+            stale.unlink(missing_ok=True)
         include = ",".join(str(workspace / f) for f in sorted(files))
         rc.write_text(
             f"[run]\nbranch = True\ndata_file = {data}\ninclude = {include}\n",
@@ -283,7 +290,7 @@ async def _run_batch(
         cand = results[i]
         sub = submissions[i]
         if crash is not None:
-            cand.verdict, cand.failure = "error", crash
+            cand.verdict, cand.failure = "error", crash[-EXCERPT:]
             continue
         per_run = [o.get(module, RunOutcome(False, False, "no test ran")) for o in outcomes]
         cand.runs_passed = sum(1 for o in per_run if o.passed and o.ran)
@@ -313,3 +320,4 @@ async def _run_batch(
                         )
             else:
                 cand.verdict = "no_new_coverage"
+    return crash is not None and crash != "cancelled"

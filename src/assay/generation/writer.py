@@ -55,9 +55,10 @@ def snake(name: str) -> str:
 def test_name(target: TargetInfo, behaviour: str, label: str) -> str:
     prefix = "test_" + "_".join(snake(p) for p in target.qualname.split(".") if p != "__init__")
     name = f"{prefix}_{behaviour}"
-    label = snake(re.sub(r"\W+", "_", label))
+    label = snake(re.sub(r"[^A-Za-z0-9]+", "_", label))
     if label and label not in ("value", "defaults"):
         name += f"_for_{label}"
+    name = re.sub(r"[^a-z0-9_]+", "_", name.lower())
     name = re.sub(r"_+", "_", name)
     return name[:MAX_NAME].rstrip("_")
 
