@@ -89,6 +89,11 @@ def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 return
             if model == "slow":
                 time.sleep(3)
+            if model == "echo-key":  # a provider that quotes the key back in its error
+                key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                key = key or self.headers.get("x-api-key", "")
+                self._send(401, {"error": {"message": f"Incorrect API key provided: {key}"}})
+                return
             if model == "error-429":
                 if openai:
                     self._send(

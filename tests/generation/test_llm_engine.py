@@ -98,6 +98,8 @@ def test_repair_round_turns_failing_candidate_into_accepted(
         ("anthropic", "error-429", "model provider error 429 (rate limited, try later)"),
         ("openai", "error-500", "model provider error 500: The server had an error"),
         ("anthropic", "error-500", "model provider error 529: Overloaded"),
+        ("openai", "echo-key", "error 401: Incorrect API key provided: [redacted]"),
+        ("anthropic", "echo-key", "error 401: Incorrect API key provided: [redacted]"),
         ("openai", "nocode", "malformed answer: no Python test code block"),
         ("anthropic", "nocode", "malformed answer: no Python test code block"),
     ],

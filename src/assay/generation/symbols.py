@@ -22,7 +22,6 @@ SKIPPED_DIRS = frozenset(
         ".svn",
         ".venv",
         "venv",
-        "env",
         ".env",
         "node_modules",
         "__pycache__",
@@ -83,6 +82,11 @@ def iter_python_files(project_dir: Path) -> Iterator[Path]:
         rel_parts = path.relative_to(project_dir).parts
         if any(p in SKIPPED_DIRS or p.startswith(".") for p in rel_parts[:-1]):
             continue
+        if any(
+            (project_dir.joinpath(*rel_parts[: i + 1]) / "pyvenv.cfg").exists()
+            for i in range(len(rel_parts) - 1)
+        ):
+            continue  # a virtualenv under any name
         yield path
 
 

@@ -23,7 +23,8 @@ GEN_DIR = ".assay_gen"
 
 
 def _ignore(folder: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in SKIPPED_DIRS or n.endswith((".pyc", ".pyo"))}
+    skipped = {n for n in names if n in SKIPPED_DIRS or n.endswith((".pyc", ".pyo"))}
+    return skipped | {n for n in names if os.path.exists(os.path.join(folder, n, "pyvenv.cfg"))}
 
 
 def create_workspace(project_dir: Path, workspaces_dir: Path) -> Path:

@@ -35,7 +35,21 @@ Message = dict[str, str]
 
 
 async def complete(config: LLMConfig, system: str, messages: list[Message]) -> str:
-    """One chat turn with the configured provider; raises LLMError on any failure."""
+    """One chat turn with the configured provider; raises LLMError on any failure.
+
+    Error messages may quote the provider's answer; the key is redacted from them in case
+    a provider echoes it.
+    """
+    try:
+        return await _complete(config, system, messages)
+    except LLMError as exc:
+        text = str(exc)
+        if config.api_key and config.api_key in text:
+            raise LLMError(text.replace(config.api_key, "[redacted]")) from None
+        raise
+
+
+async def _complete(config: LLMConfig, system: str, messages: list[Message]) -> str:
     if config.provider == "anthropic":
         from assay.generation.llm.anthropic import complete as anthropic_complete
 
