@@ -107,6 +107,10 @@ class PlanExecution:
             error = f"{type(exc).__name__}: {exc}"
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
+        if error and orch.stopping:
+            # The failure may be the shutdown itself (an installer killed by the signal):
+            # leave the plan to be handed back to the queue, not errored.
+            return
         if not self.cancel.is_set():
             await orch.writer.submit(
                 lambda s: results.finish_plan(s, self.plan_id, orch.owner, error)
