@@ -57,6 +57,29 @@ class Settings(BaseSettings):
     executor: Literal["local", "celery"] = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"
     redis_url: str | None = None
+    # Namespace of every Redis key and channel Assay uses (several installs, one Redis).
+    redis_prefix: str = "assay"
+    # Celery queue the orchestrators send jobs to and workers consume.
+    celery_queue: str = "assay"
+    # Jobs one server keeps in flight on Celery (the broker orders them by priority).
+    celery_slots: int = 32
+    # How workers reach this server to fetch snapshots (default http://<host>:<port>).
+    public_url: str | None = None
+    # Lifetime of the job-scoped token a worker fetches a snapshot with.
+    job_token_seconds: int = 3600
+    # Redis broker: an unacknowledged job returns to the queue after this long.
+    broker_visibility_timeout: int = 3600
+    # Workers beat per job this often; a job silent for 5 beats is sent again.
+    job_heartbeat_seconds: float = 1.0
+    # Worker: use a snapshot directory named in the job when visible here (same machine).
+    worker_trust_local_snapshots: bool = False
+
+    @property
+    def resolved_redis_url(self) -> str | None:
+        """Redis for results, fan-out and wake-ups: ASSAY_REDIS_URL, else a redis:// broker."""
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith(("redis://", "rediss://")) else None
 
     # Generation
     llm_provider: Literal["openai", "anthropic"] = "openai"

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from assay import __version__
+from assay.api import scaleout
 from assay.api.body_limit import BodyLimitMiddleware
 from assay.api.context import AppContext
 from assay.api.routes import (
@@ -20,12 +21,15 @@ from assay.api.routes import (
     environments,
     execution,
     health,
+    insights,
     metrics,
     projects,
+    snapshots,
     suite,
     tests,
     tokens,
     users,
+    workers,
     ws,
 )
 from assay.config import Settings, get_settings
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         ctx.bus.bind(asyncio.get_running_loop())
         await asyncio.to_thread(prepare_database, ctx)
         settings.resolved_secret_key()
+        stop_scaleout = await scaleout.start(ctx)
         if orchestrator:
             from assay.orchestrator.factory import make_supervisor
 
@@ -88,6 +93,9 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         finally:
             if ctx.supervisor is not None:
                 await ctx.supervisor.stop()
+                if ctx.supervisor.orchestrator is not None:
+                    await ctx.supervisor.orchestrator.executor.close()
+            await stop_scaleout()
             ctx.db.dispose()
 
     app = FastAPI(
@@ -119,6 +127,9 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         execution,
         metrics,
         environments,
+        snapshots,
+        workers,
+        insights,
         ws,
     ):
         api.include_router(module.router)

@@ -16,6 +16,7 @@ from assay.api.errors import conflict, field_error, not_found
 from assay.api.pagination import Page, PageDep, paginate
 from assay.api.routes.projects import get_project
 from assay.api.routes.tests import filtered
+from assay.api.routes.workers import celery_totals
 from assay.api.schemas.execution import (
     PlanCreate,
     PlanDetail,
@@ -223,6 +224,7 @@ def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
     sup = ctx.supervisor
     orch = sup.orchestrator if sup else None
     status_ = orchestrator_state(ctx)["status"]
+    celery = celery_totals(ctx)  # Celery workers seen, when jobs run on them
     return {
         "orchestrator_status": status_,
         "queued_tests": depth.queued_tests,
@@ -235,8 +237,8 @@ def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
         "cancelled": finished.get("cancelled", 0),
         "queued_plans": depth.queued_plans,
         "running_plans": depth.running_plans,
-        "workers_busy": orch.busy if orch else 0,
-        "workers_total": orch.executor.slots if orch else 0,
+        "workers_busy": celery[0] if celery else (orch.busy if orch else 0),
+        "workers_total": celery[1] if celery else (orch.executor.slots if orch else 0),
         "dispatch_latency_ms": orch.latency.summary() if orch else {"p50": None, "p99": None},
         "uptime_s": round(time.monotonic() - orch.started_monotonic, 1) if orch else 0,
         "last_heartbeat": orch.last_heartbeat.isoformat() if orch and orch.last_heartbeat else None,
