@@ -89,7 +89,8 @@ def test_cancel_kills_the_whole_process_tree(
         "    # a grandchild that escapes the process group with setsid\n"
         f"    subprocess.Popen(['setsid', sys.executable, '-c', 'import time; time.sleep(300)',"
         f" '{marker}'])\n"
-        f"    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)',"
+        f" '{marker}'])\n"
         "    time.sleep(300)\n"
     )
     plan = queue_plan(c, h, project["id"], [add_test(c, h, project["id"], code)])

@@ -20,6 +20,7 @@ from assay.api.routes import (
     auth,
     environments,
     execution,
+    generations,
     health,
     insights,
     metrics,
@@ -39,6 +40,7 @@ from assay.environments import EnvironmentPool
 from assay.events.bus import EventBus
 from assay.events.store import install_publisher
 from assay.security.throttle import LoginThrottle
+from assay.services.generation_jobs import GenerationJobs, recover_interrupted
 from assay.services.users import bootstrap_admin
 
 log = logging.getLogger("assay.server")
@@ -72,6 +74,11 @@ def prepare_database(ctx: AppContext) -> None:
         bootstrap_admin(session, ctx.settings.data_dir, ctx.settings.admin_password)
 
 
+def _recover_generations(ctx: AppContext) -> None:
+    with ctx.db.session() as session:
+        recover_interrupted(session)
+
+
 def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -> FastAPI:
     settings = settings or get_settings()
     ctx = build_context(settings)
@@ -82,6 +89,8 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         await asyncio.to_thread(prepare_database, ctx)
         settings.resolved_secret_key()
         stop_scaleout = await scaleout.start(ctx)
+        ctx.generations = GenerationJobs(ctx)
+        await asyncio.to_thread(_recover_generations, ctx)
         if orchestrator:
             from assay.orchestrator.factory import make_supervisor
 
@@ -95,6 +104,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
                 await ctx.supervisor.stop()
                 if ctx.supervisor.orchestrator is not None:
                     await ctx.supervisor.orchestrator.executor.close()
+            await ctx.generations.close()
             await stop_scaleout()
             ctx.db.dispose()
 
@@ -123,6 +133,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         tokens,
         projects,
         suite,
+        generations,
         tests,
         execution,
         metrics,

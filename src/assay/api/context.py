@@ -13,6 +13,7 @@ from assay.security.throttle import LoginThrottle
 if TYPE_CHECKING:
     from assay.events.bus import EventBus
     from assay.orchestrator.supervisor import Supervisor
+    from assay.services.generation_jobs import GenerationJobs
 
 
 @dataclass
@@ -23,4 +24,5 @@ class AppContext:
     bus: EventBus
     pool: EnvironmentPool
     supervisor: Supervisor | None = None
+    generations: GenerationJobs | None = None
     extras: dict[str, Any] = field(default_factory=dict)

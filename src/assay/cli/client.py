@@ -82,7 +82,9 @@ def follow(api: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
                     status = payload.get("status")
                     key = "passed" if status in ("passed", "skipped") else "failed"
                     counts[key] += 1
-                    progress.update(task, advance=1, **counts)
+                    progress.update(
+                        task, advance=1, passed=counts["passed"], failed=counts["failed"]
+                    )
                 elif kind in ("plan.finished", "plan.cancelled"):
                     progress.update(task, description=payload.get("status", "finished"))
                     break

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,31 +27,13 @@ from assay.events import store as events
 from assay.orchestrator import queue
 from assay.orchestrator.executor import Executor
 from assay.orchestrator.metrics import LatencyWindow
+from assay.orchestrator.owner import owner_is_dead, process_owner
 from assay.orchestrator.plan_execution import PlanExecution
 from assay.orchestrator.writer import BatchWriter
 from assay.sandbox import resolve_isolation
 
 log = logging.getLogger("assay.orchestrator")
 T = TypeVar("T")
-HOST = socket.gethostname()
-
-
-def owner_is_dead(owner: str) -> bool:
-    """An owner on this host whose process is gone cannot renew its lease: recover now."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != HOST or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class Orchestrator:
@@ -63,7 +42,7 @@ class Orchestrator:
         self.settings = ctx.settings
         self.executor = executor
         self.pool = pool
-        self.owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = process_owner()
         self.isolation = resolve_isolation(self.settings.sandbox)
         self.wake = asyncio.Event()
         self.running: dict[str, PlanExecution] = {}

@@ -26,6 +26,9 @@ class Generation(Base):
     coverage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The server process running it (host:pid:nonce), to tell a live one from one
+    # interrupted by a stopped server.
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_by: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

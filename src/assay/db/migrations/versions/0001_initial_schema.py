@@ -1,14 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-25 18:35:49.199518
+Revises: 
+Create Date: 2026-11-25 19:03:30.771510
 """
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import assay.db.base
+
 
 revision = '0001'
 down_revision = None
@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.Column('coverage', sa.JSON(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('plan_id', sa.String(length=32), nullable=True),
+    sa.Column('owner', sa.String(length=100), nullable=True),
     sa.Column('created_by', sa.String(length=32), nullable=True),
     sa.Column('created_at', assay.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', assay.db.base.UTCDateTime(timezone=True), nullable=True),
