@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assay.cli import admin, client, server, worker
+from assay.cli import admin, client, generate, server, worker
 
 app = typer.Typer(
     help="Assay: a self-hosted test platform for Python projects.",
@@ -15,6 +15,7 @@ server.register(app)
 app.add_typer(admin.users, name="user")
 app.add_typer(admin.tokens, name="token")
 client.register(app)
+generate.register(app)
 worker.register(app)
 
 
