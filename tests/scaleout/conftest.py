@@ -317,7 +317,8 @@ def events_of(database_url: str, plan_ids: list[str] | None = None) -> list[dict
     try:
         with engine.connect() as conn:
             rows = conn.execute(text(
-                "SELECT seq, type, plan_id, payload FROM events ORDER BY seq")).mappings().all()
+                "SELECT seq, type, plan_id, payload, created_at FROM events ORDER BY seq"
+            )).mappings().all()
     finally:
         engine.dispose()
     out = [dict(r) for r in rows]
