@@ -57,6 +57,10 @@ ANY = [E("3"), E("'abc'"), E("[1, 2, 3]"), E("None"), E("0"), E("''"), E("-1"), 
 
 NAME_HINTS: list[tuple[set[str], list[Expr]]] = [
     (
+        {"binop", "op", "operator", "combine", "reducer", "combiner"},
+        [E("operator.add", "import operator"), E("max")],
+    ),
+    (
         {
             "n",
             "k",
@@ -84,6 +88,8 @@ NAME_HINTS: list[tuple[set[str], list[Expr]]] = [
             "base",
             "offset",
             "digits",
+            "ind",
+            "idx",
         },
         INT,
     ),
@@ -107,7 +113,7 @@ NAME_HINTS: list[tuple[set[str], list[Expr]]] = [
             "list",
             "array",
         },
-        [E("[3, 1, 2]"), E("[]"), E("'abcd'"), E("[1, 1, 2, 2, 3]")],
+        [E("[3, 1, 2]"), E("[]"), E("'abcd'"), E("[1, 1, 2, 2, 3]"), E("iter([2, 1, 1])")],
     ),
     (
         {
@@ -333,19 +339,29 @@ class Synthesizer:
         if literals:
             values = values[:1] + literals + values[1:] if typed else literals + values
         if not typed:
-            for names, hinted in NAME_HINTS:
-                if pname.lower() in names or pname.lower().rstrip("s") in names:
-                    values += hinted
-                    break
-            else:
-                if default is None or not _literal_ok(default):
-                    values += ANY
+            hinted = name_hint(pname)
+            if hinted:
+                values += hinted
+            elif default is None or not _literal_ok(default):
+                values += ANY
         if default is not None and _literal_ok(default):
             dv = E(ast.unparse(default))
             if dv.code == "None" and not typed:
                 values = [v for v in values if v.code != "None"]
             values = [*values, dv] if default is not None else values
         return _dedupe(values)
+
+
+def name_hint(pname: str) -> list[Expr]:
+    """Values a parameter name suggests: exact (`seq`), plural (`seqs`), suffix (`leftseq`)."""
+    name = pname.lower()
+    for names, hinted in NAME_HINTS:
+        if name in names or name.rstrip("s") in names:
+            return list(hinted)
+    for names, hinted in NAME_HINTS:
+        if any(len(n) >= 3 and name.rstrip("s").endswith(n) for n in names):
+            return list(hinted)
+    return []
 
 
 def _hint_name(node: ast.expr) -> str:
@@ -530,8 +546,21 @@ def plan_calls(target: TargetInfo, func: FuncNode, ctx: ModuleContext) -> list[C
         return doctest_calls(func, ctx, target)
     kwonly = {a.arg for a in func.args.kwonlyargs}
 
-    def build(overrides: dict[str, Expr], label: str, origin: str = "synthesized") -> CallSpec:
+    # *args: pass two values by default (only when no optional positional would absorb them).
+    var = func.args.vararg
+    var_values: list[Expr] = []
+    if var is not None and not defaults:
+        var_values = [v for v in syn.values_for(var.arg, var.annotation, None) if v.code != "None"]
+    var_default = var_values[:2]
+
+    def build(
+        overrides: dict[str, Expr],
+        label: str,
+        origin: str = "synthesized",
+        varargs: list[Expr] | None = None,
+    ) -> CallSpec:
         args = [overrides.get(n, vals[0]) for n, vals in required if n not in kwonly]
+        args += var_default if varargs is None else varargs
         kwargs = {n: overrides.get(n, vals[0]) for n, vals in required if n in kwonly}
         kwargs.update({n: v for n, v in overrides.items() if n in dict(optional)})
         return CallSpec(args=args, kwargs=kwargs, receiver=receiver, label=label, origin=origin)
@@ -551,6 +580,12 @@ def plan_calls(target: TargetInfo, func: FuncNode, ctx: ModuleContext) -> list[C
     for name, vals in optional:
         for v in vals:
             calls.append(build({name: v}, f"{name}_{describe_value(v.code)}"))
+    if var_values:
+        calls.append(build({}, f"no_{var.arg if var else 'args'}", varargs=[]))
+        for v in var_values[2:4]:
+            calls.append(
+                build({}, f"{describe_value(v.code)}_{var.arg if var else ''}", varargs=[v, v])
+            )
     seen: set[str] = set()
     unique = []
     for c in calls:
