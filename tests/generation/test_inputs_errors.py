@@ -111,3 +111,27 @@ def test_a_whole_module_targets_its_public_functions_and_methods(project: Path) 
         "shop.pricing:slugify",
         "shop.pricing:Cart.add",
     ]
+
+
+def test_new_file_in_diff_is_created_and_targeted(project: Path) -> None:
+    new = "def double(x: int) -> int:\n    return 2 * x\n"
+    diff = (
+        "diff --git a/shop/extra.py b/shop/extra.py\nnew file mode 100644\n"
+        "--- /dev/null\n+++ b/shop/extra.py\n@@ -0,0 +1,2 @@\n"
+        + "".join(f"+{line}\n" for line in new.splitlines())
+    )
+    plan = plan_diff(diff_request(diff), project, write=True)
+    assert (project / "shop/extra.py").read_text() == new
+    assert [(t.name, t.lines) for t in plan.targets] == [("shop.extra:double", [2])]
+
+
+def test_pure_deletion_targets_the_statements_around_the_gap(project: Path) -> None:
+    after = PRICING_BEFORE.replace(
+        '    while "--" in cleaned:\n        cleaned = cleaned.replace("--", "-")\n', ""
+    )
+    plan = plan_diff(
+        diff_request(make_diff("shop/pricing.py", PRICING_BEFORE, after)), project, write=True
+    )
+    [target] = plan.targets
+    assert target.name == "shop.pricing:slugify"
+    assert target.lines == [16, 17]  # `cleaned = ...` before the gap, `return` after it
