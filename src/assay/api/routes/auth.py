@@ -39,7 +39,9 @@ def _login(
             "wrong username or password, or the user is disabled",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    ctx.throttle.succeed(*keys)
+    # Only the user's own count is cleared: clearing the address too would let one valid
+    # account reset an address's count between guesses at other users' passwords.
+    ctx.throttle.succeed(keys[0])
     minutes = ctx.settings.access_token_minutes
     token = access_tokens.issue(user.id, ctx.settings.resolved_secret_key(), minutes)
     return TokenResponse(access_token=token, expires_in=minutes * 60)
