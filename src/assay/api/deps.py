@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from assay.api.context import AppContext
+from assay.api.errors import conflict, is_conflict
 from assay.db.models import ApiToken, Role, User
 from assay.security import access_tokens, api_tokens
 
@@ -29,11 +31,28 @@ Ctx = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(ctx: Ctx) -> Iterator[Session]:
-    with ctx.db.session() as session:
-        yield session
+    """One transaction per request, committed before the response is sent.
+
+    Used with `scope="function"`: FastAPI then runs the commit when the endpoint
+    returns, not after the client already has its answer, so a 201 means the row
+    is durable and a commit that fails answers an error instead of a false success.
+    """
+    try:
+        with ctx.db.session() as session:
+            yield session
+    except IntegrityError as exc:
+        if not is_conflict(exc):
+            raise
+        raise conflict(
+            "the change conflicts with data written at the same time (a duplicate, "
+            "or a row that was just deleted); reload and try again"
+        ) from exc
+    except DataError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        raise HTTPException(422, f"a value cannot be stored: {reason}") from exc
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | None:
