@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, TypeDecorator, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 T = TypeVar("T")
@@ -75,6 +75,7 @@ def paginate(
     if params.cursor:
         last_value, last_id = _decode(params.cursor)
         last_value = _coerce(sort_col, last_value)
+        last_id = _coerce(id_col, last_id)
         if descending:
             page = page.where(
                 or_(sort_col < last_value, and_(sort_col == last_value, id_col < last_id))
@@ -95,11 +96,31 @@ def paginate(
     return rows, total, next_cursor
 
 
+# Integers a cursor may carry: what every database's BIGINT holds.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
 def _coerce(col: InstrumentedAttribute[Any], value: Any) -> Any:
-    ptype = col.type.python_type
-    try:
-        if ptype is datetime:
-            return datetime.fromisoformat(value)
-        return ptype(value)
-    except (TypeError, ValueError) as exc:
-        raise HTTPException(422, "cursor does not match this sort order; drop it") from exc
+    """A cursor value as the column's own Python type; 422 for anything else."""
+    col_type = col.type
+    if isinstance(col_type, TypeDecorator):  # e.g. UTCDateTime: its python_type is `object`
+        col_type = col_type.impl_instance
+    ptype = col_type.python_type
+    bad = HTTPException(422, "cursor does not match this sort order; drop it")
+    if ptype is datetime:
+        if not isinstance(value, str):
+            raise bad
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise bad from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if ptype is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in _INT_RANGE:
+            raise bad
+        return value
+    if ptype is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    raise bad
