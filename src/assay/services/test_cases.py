@@ -12,7 +12,8 @@ from assay.services.test_code import check_test_code
 
 
 def set_tags(case: TestCase, tags: Iterable[str]) -> None:
-    wanted = list(dict.fromkeys(tags))
+    """Replace the tags; kept sorted, the order the relationship loads them in."""
+    wanted = sorted(set(tags))
     current = {row.tag: row for row in case.tag_rows}
     case.tag_rows = [current.get(tag) or TestCaseTag(tag=tag) for tag in wanted]
 

@@ -73,7 +73,7 @@ def list_projects(
 ) -> Page[ProjectOut]:
     stmt = select(Project)
     if q:
-        stmt = stmt.where(func.lower(Project.name).contains(q.lower()))
+        stmt = stmt.where(func.lower(Project.name).contains(q.lower(), autoescape=True))
     rows, total, cursor = paginate(session, stmt, page, Project.name, Project.id, False)
     return Page(
         items=[_out(session, p) for p in rows],

@@ -102,13 +102,14 @@ def filtered(
             exists().where(TestCaseTag.test_case_id == TestCase.id, TestCaseTag.tag == one)
         )
     if q:
-        needle = f"%{q.lower()}%"
+        # `q` is literal text: % and _ in it match themselves, not any characters.
+        needle = q.lower()
         stmt = stmt.where(
             or_(
-                func.lower(TestCase.title).like(needle),
-                func.lower(TestCase.description).like(needle),
-                func.lower(TestCase.code).like(needle),
-                func.lower(TestCase.reference).like(needle),
+                func.lower(TestCase.title).contains(needle, autoescape=True),
+                func.lower(TestCase.description).contains(needle, autoescape=True),
+                func.lower(TestCase.code).contains(needle, autoescape=True),
+                func.lower(TestCase.reference).contains(needle, autoescape=True),
             )
         )
     return stmt
@@ -154,6 +155,9 @@ def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSessio
             f"it is now version {case.version}); reload it and apply your change again"
         )
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    for required in ("title", "description", "status", "priority"):
+        if required in changes and changes[required] is None:
+            raise field_error(required, f"{required} cannot be null; leave it out to keep it")
     if "code" in changes and changes["code"] is not None:
         _checked_code(changes["code"])
     new_code = changes.get("code", case.code)
