@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a body (e.g. a chunked one) passes the limit.
+
+    An HTTPException, so FastAPI's body parsing re-raises it (a plain exception
+    there becomes "400 error parsing the body") and it answers 413.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _message(max_bytes))
+
+
+def _message(max_bytes: int) -> str:
+    return f"request body is larger than the limit of {max_bytes} bytes"
 
 
 class BodyLimitMiddleware:
@@ -35,7 +47,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -51,9 +63,7 @@ class BodyLimitMiddleware:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body is larger than the limit of {self.max_bytes} bytes"}
-        ).encode()
+        body = json.dumps({"detail": _message(self.max_bytes)}).encode()
         await send(
             {
                 "type": "http.response.start",
