@@ -114,15 +114,22 @@ def token_list(username: str) -> None:
     """List a user's tokens (never the tokens themselves)."""
     with session() as s:
         user = _user(s, username)
-        table = Table("id", "name", "prefix", "created", "last used", "revoked")
+        # The id is what `assay token revoke` takes and the prefix is how a person tells
+        # tokens apart: never shorten them, however narrow the terminal (rich would
+        # otherwise cut the id to "edc387a7b6764…").
+        table = Table("name")
+        table.add_column("prefix", no_wrap=True, min_width=12)
+        for heading in ("created", "last used", "revoked"):
+            table.add_column(heading)
+        table.add_column("id", no_wrap=True, min_width=32)
         for t in user.tokens:
             table.add_row(
-                t.id,
                 t.name,
                 t.prefix,
-                t.created_at.isoformat(),
-                t.last_used_at.isoformat() if t.last_used_at else "",
-                t.revoked_at.isoformat() if t.revoked_at else "",
+                t.created_at.isoformat(timespec="seconds"),
+                t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "",
+                t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "",
+                t.id,
             )
         console.print(table)
 
