@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_attempts: int = 2
     lease_seconds: float = 30.0
     reconcile_seconds: float = 5.0
+    # False falls back to dispatching on the reconcile pass alone, like the seed's
+    # 5-second poll: only for comparison benchmarks and debugging.
+    dispatch_wakeups: bool = True
     heartbeat_seconds: float = 2.0
     batch_size: int = 200
     sandbox: Literal["auto", "bwrap", "process"] = "auto"

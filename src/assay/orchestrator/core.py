@@ -68,7 +68,8 @@ class Orchestrator:
         """Bus listener (runs on the loop): wake for new work, stop cancelled plans."""
         kind = event["type"]
         if kind in ("plan.queued", "plan.requeued"):
-            self.wake.set()
+            if self.settings.dispatch_wakeups:
+                self.wake.set()
         elif kind == "plan.cancelled":
             execution = self.running.get(event.get("plan_id") or "")
             if execution is not None:
