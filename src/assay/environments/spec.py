@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-RUNNER_PACKAGES = ("pytest", "coverage")
+RUNNER_PACKAGES = ("pytest", "coverage", "hypothesis")
 RUNNER_VERSION = "1"
 """Bump when RUNNER_PACKAGES or how environments are built changes: old ones are not reused."""
 
