@@ -24,8 +24,9 @@ class ServerProcess:
     """`python -m assay serve` in a subprocess, with its log kept for failure messages."""
 
     def __init__(self, data_dir: Path, database_url: str, env_cache: Path,
-                 admin_password: str, **env: str) -> None:
-        self.port = free_port()
+                 admin_password: str, port: int | None = None, **env: str) -> None:
+        # A given port lets a test start a new server where a dead one listened.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / f"server-{self.port}.log"
         self.env = {
