@@ -18,8 +18,6 @@ import pytest
 
 from assay.environments import EnvironmentPool, spec_for_project
 
-ENVS_DIR = Path(tempfile.gettempdir()) / "assay-test-generation-envs"
-
 PRICING_BEFORE = textwrap.dedent(
     '''\
     """Pricing helpers of a small shop."""
@@ -94,16 +92,17 @@ def write_project(root: Path, pricing: str = PRICING_BEFORE) -> Path:
 
 
 @pytest.fixture(scope="session")
-def env_python() -> Path:
-    """The project's environment (pytest, coverage, hypothesis), built once per session."""
-    ENVS_DIR.mkdir(parents=True, exist_ok=True)
-    ENVS_DIR.chmod(0o755)
+def env_python(env_cache: Path) -> Path:
+    """The project's environment (pytest, coverage, hypothesis), built once per session.
+
+    `env_cache` is the suite's shared, sandbox-reachable environment cache.
+    """
     probe_project = write_project(public_dir("assay-gen-spec-"))
     spec = spec_for_project(probe_project)
     shutil.rmtree(probe_project, ignore_errors=True)
 
     async def lease() -> Path:
-        async with EnvironmentPool(ENVS_DIR).lease(spec) as env:
+        async with EnvironmentPool(env_cache).lease(spec) as env:
             return Path(env.python)
 
     return asyncio.run(lease())
