@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assay.generation.inputs import describe_value
 from assay.generation.model import TargetInfo
-from assay.generation.writer import test_name as make_name
+from assay.generation.writer import behaviour_test_name as make_name
 
 TARGET = TargetInfo(
     name="pkg.text:slugify",

@@ -52,7 +52,7 @@ def snake(name: str) -> str:
     return re.sub(r"_+", "_", s).strip("_").lower()
 
 
-def test_name(target: TargetInfo, behaviour: str, label: str) -> str:
+def behaviour_test_name(target: TargetInfo, behaviour: str, label: str) -> str:
     prefix = "test_" + "_".join(snake(p) for p in target.qualname.split(".") if p != "__init__")
     name = f"{prefix}_{behaviour}"
     label = snake(re.sub(r"[^A-Za-z0-9]+", "_", label))
@@ -170,7 +170,9 @@ def write_example(obs: Observation, target: TargetInfo) -> TestModule | None:
         match = f", match={msg!r}" if msg and SIMPLE_MESSAGE.match(msg) and "0x" not in msg else ""
         body += [f"with pytest.raises({tname}{match}):", f"    {call}"]
         return TestModule(
-            test_name(target, f"raises_{snake(tname.split('.')[-1])}", label), imports, body
+            behaviour_test_name(target, f"raises_{snake(tname.split('.')[-1])}", label),
+            imports,
+            body,
         )
     values = {_value_key(o) for o in outs}
     stable = len(values) == 1
@@ -205,7 +207,7 @@ def write_example(obs: Observation, target: TargetInfo) -> TestModule | None:
         body += [ln.replace(expr, "result", 1) for ln in lines]
     else:
         body += lines
-    return TestModule(test_name(target, behaviour, label), imports, body)
+    return TestModule(behaviour_test_name(target, behaviour, label), imports, body)
 
 
 def json_key(value: object) -> str:
