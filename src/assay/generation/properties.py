@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from assay.generation.model import TargetInfo
 from assay.generation.symbols import FuncNode
-from assay.generation.writer import TestModule, snake
+from assay.generation.writer import GeneratedTest, snake
 
 SETTINGS = "@settings(max_examples=50, deadline=None, database=None, derandomize=True)"
 INVERSE_PAIRS = [
@@ -162,7 +162,9 @@ def plan_properties(
     return plans
 
 
-def write_property(plan: PropertyPlan, expected_errors: set[str], target_module: str) -> TestModule:
+def write_property(
+    plan: PropertyPlan, expected_errors: set[str], target_module: str
+) -> GeneratedTest:
     t = plan.target
     fn = t.func_name
     names = ", ".join(n for n, _ in plan.params)
@@ -190,4 +192,4 @@ def write_property(plan: PropertyPlan, expected_errors: set[str], target_module:
         else:
             body = [f"{fn}({names})"]
             test = f"test_{snake(fn)}_accepts_any_{'_and_'.join(n for n, _ in plan.params[:2])}"
-    return TestModule(test[:72], imports, body, [SETTINGS, given], [n for n, _ in plan.params])
+    return GeneratedTest(test[:72], imports, body, [SETTINGS, given], [n for n, _ in plan.params])

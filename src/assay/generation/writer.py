@@ -23,7 +23,7 @@ SIMPLE_MESSAGE = re.compile(r"^[\w\s,;:'\"!/<>=-]{1,80}$")
 
 
 @dataclass
-class TestModule:
+class GeneratedTest:
     """A complete pytest module of one test (imports included)."""
 
     name: str  # test function name
@@ -132,7 +132,7 @@ def _type_assert(
     return [f"assert isinstance({expr}, {tname})"], f"returns_{snake(tname.split('.')[-1])}"
 
 
-def write_example(obs: Observation, target: TargetInfo) -> TestModule | None:
+def write_example(obs: Observation, target: TargetInfo) -> GeneratedTest | None:
     """A test for one observed call, or None when nothing stable can be asserted."""
     outs = [o for o in obs.outcomes]
     if not outs or obs.crashed:
@@ -169,7 +169,7 @@ def write_example(obs: Observation, target: TargetInfo) -> TestModule | None:
         msg = messages.pop() if len(messages) == 1 else ""
         match = f", match={msg!r}" if msg and SIMPLE_MESSAGE.match(msg) and "0x" not in msg else ""
         body += [f"with pytest.raises({tname}{match}):", f"    {call}"]
-        return TestModule(
+        return GeneratedTest(
             behaviour_test_name(target, f"raises_{snake(tname.split('.')[-1])}", label),
             imports,
             body,
@@ -207,7 +207,7 @@ def write_example(obs: Observation, target: TargetInfo) -> TestModule | None:
         body += [ln.replace(expr, "result", 1) for ln in lines]
     else:
         body += lines
-    return TestModule(behaviour_test_name(target, behaviour, label), imports, body)
+    return GeneratedTest(behaviour_test_name(target, behaviour, label), imports, body)
 
 
 def json_key(value: object) -> str:
