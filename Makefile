@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 DASHBOARD_STAMP := src/assay/static/dashboard/index.html
 
-.PHONY: run test lint typecheck pytest dashboard system-deps clean bench
+.PHONY: run test lint typecheck pytest dashboard dashboard-test system-deps clean bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,13 +21,26 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(UV) pip install --python $(BIN)/python -q -e '.[dev]'
 	touch $@ $(STAMP)
 
-# The dashboard is built when its sources exist and npm is available.
+# The dashboard is built when its sources exist and npm is available; rebuilt only when
+# its sources change.
+DASHBOARD_SOURCES := $(shell find dashboard/src dashboard/index.html dashboard/package.json \
+	dashboard/package-lock.json dashboard/vite.config.ts dashboard/tsconfig.json 2>/dev/null)
+NODE_STAMP := dashboard/node_modules/.installed
+
+$(NODE_STAMP): dashboard/package.json dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund
+	touch $@
+
+$(DASHBOARD_STAMP): $(NODE_STAMP) $(DASHBOARD_SOURCES)
+	cd dashboard && npm run build
+
 dashboard:
-	@if [ -f dashboard/package.json ]; then \
-		if command -v npm >/dev/null; then \
-			cd dashboard && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
-		else echo "npm not found: serving the API without the dashboard"; fi; \
-	fi
+	@if [ ! -f dashboard/package.json ]; then exit 0; fi; \
+	if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(DASHBOARD_STAMP); \
+	else echo "npm not found: serving the API without the dashboard"; fi
+
+dashboard-test: $(NODE_STAMP)
+	cd dashboard && npm test
 
 # bubblewrap gives the sandbox its own network and a read-only system (optional).
 system-deps:
@@ -49,10 +62,10 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP) system-deps dashboard
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck dashboard-test pytest
 
 bench: $(DEV_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python bench/execution.py
 
 clean:
 	rm -rf $(VENV) .assay .mypy_cache .ruff_cache .pytest_cache
