@@ -42,12 +42,18 @@ dashboard:
 dashboard-test: $(NODE_STAMP)
 	cd dashboard && npm test
 
-# bubblewrap gives the sandbox its own network and a read-only system (optional).
+# System packages: bubblewrap gives the sandbox its own network and a read-only system;
+# Chromium drives the dashboard's end-to-end tests. Installed when missing and we are root.
 system-deps:
-	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		(apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
-		 (apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null)) ; } || \
-		echo "bubblewrap not installed: tests run with process isolation only"
+	@missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing$$missing"; \
+			apt-get install -y -q $$missing >/dev/null 2>&1 || \
+			(apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null); \
+		else echo "missing system packages:$$missing (install them for full isolation and E2E tests)"; fi; \
+	fi
 
 run: $(STAMP) system-deps dashboard
 	$(BIN)/assay migrate
