@@ -66,9 +66,19 @@ def test_diff_touching_two_functions_gives_stable_accepted_tests_for_both(
     (after / "generated").mkdir()
     for i, cand in enumerate(accepted):
         (after / "generated" / f"test_generated_{i}.py").write_text(cand.code)
+    plugins = [] if any("hypothesis" in c.code for c in accepted) else ["-p", "no:hypothesispytest"]
     for _ in range(10):
         run = subprocess.run(
-            [str(env_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "generated"],
+            [
+                str(env_python),
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *plugins,
+                "generated",
+            ],
             cwd=after,
             capture_output=True,
             text=True,
@@ -147,3 +157,23 @@ def test_method_target_builds_instance_through_constructor(
     assert any(
         "pytest.raises(ValueError, match='qty must be positive')" in c.code for c in accepted
     )
+
+
+def test_property_test_is_kept_when_it_reaches_lines_examples_do_not(
+    project: Path, env_python: Path, workspaces: Path
+) -> None:
+    source = (
+        "def shout(text: str) -> str:\n"
+        "    if any(ord(ch) > 127 for ch in text):\n"
+        '        return "non-ascii"\n'
+        "    return text.upper()\n"
+    )
+    request = GenerationRequest(mode="function", source=source, target="shout")
+    result, _ = run_generation(request, project, env_python, workspaces)
+    kinds = {(c.kind, c.verdict) for c in result.candidates}
+    assert ("example", "accepted") in kinds
+    [prop] = [c for c in result.candidates if c.kind == "property"]
+    assert prop.verdict == "accepted", prop.failure
+    assert "@given(text=st.text())" in prop.code
+    assert "derandomize=True" in prop.code
+    assert result.coverage["assay_snippet:shout"]["missing"] == []

@@ -136,14 +136,21 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
                 "their values are not asserted"
             )
         queue: list[Submission] = []
-        for obs in _select(observations, t, per_target):
+        selected = _select(observations, t, per_target)
+        reached = set().union(*(o.lines.get(t.file, set()) for o in selected)) & set(t.lines)
+        for obs in selected:
             module = write_example(obs, t)
             if module is None:
                 continue
             module.name = _unique(module.name, names)
             queue.append(Submission(target=t, name=module.name, code=module.render()))
-        # Property tests only for targets whose calls all came back (no process killer).
-        if has_hypothesis and observations and not any(o.crashed for o in observations):
+        # Property tests only where they can pass the coverage filter (the examples leave
+        # target lines unreached) and where every call came back (no process killer).
+        if work.properties and reached >= set(t.lines):
+            proposal.notes.append(
+                f"{t.name}: property tests not proposed, the examples reach every target line"
+            )
+        elif has_hypothesis and observations and not any(o.crashed for o in observations):
             expected = _expected_errors(observations, work.func)
             for plan, check in work.properties:
                 if check is not None:
