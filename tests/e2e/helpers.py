@@ -58,24 +58,23 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__assayNoReload === true"), "the page was reloaded"
 
 
-def record_plan_status(page: Page) -> None:
-    """Record every text the "Plan status" badge shows, in order (no polling gaps)."""
-    page.evaluate("""() => {
-        window.__planStatuses = [];
+def record_texts(page: Page, label: str) -> None:
+    """Record every text the element named `label` shows, in order (no polling gaps)."""
+    page.evaluate("""(label) => {
+        const seen = (window.__assayTexts ??= {})[label] = [];
         const note = () => {
-            const el = document.querySelector('[aria-label="Plan status"]');
+            const el = document.querySelector(`[aria-label="${label}"]`);
             const text = el ? el.textContent.trim() : null;
-            const seen = window.__planStatuses;
             if (text && seen[seen.length - 1] !== text) seen.push(text);
         };
         note();
         new MutationObserver(note).observe(document.body,
             {subtree: true, childList: true, characterData: true, attributes: true});
-    }""")
+    }""", label)
 
 
-def plan_statuses(page: Page) -> list[str]:
-    return list(page.evaluate("window.__planStatuses"))
+def recorded_texts(page: Page, label: str) -> list[str]:
+    return list(page.evaluate("(label) => window.__assayTexts[label]", label))
 
 
 # -- seeding through the API -------------------------------------------------------------

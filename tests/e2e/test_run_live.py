@@ -73,7 +73,7 @@ def test_write_run_and_watch_a_test_case_pass_live(
     bulk.get_by_role("button", name="Run selected").click()
     expect(page).to_have_url(re.compile(r"/execution/[0-9a-f-]+$"))
     h.mark_no_reload(page)
-    h.record_plan_status(page)
+    h.record_texts(page, "Plan status")
 
     status = page.get_by_role("status", name="Plan status")
     expect(status).to_have_text("queued", timeout=10_000)
@@ -94,6 +94,6 @@ def test_write_run_and_watch_a_test_case_pass_live(
     expect(finished.get_by_role("link")).to_have_count(2)
 
     h.assert_not_reloaded(page)
-    seen = h.plan_statuses(page)
+    seen = h.recorded_texts(page, "Plan status")
     assert [s for s in seen if s in ("queued", "running", "passed")] == [
         "queued", "running", "passed"], seen
