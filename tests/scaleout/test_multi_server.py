@@ -26,7 +26,7 @@ from tests.scaleout.helpers import API, add_test, create_plan, make_project
 
 pytestmark = pytest.mark.slow
 
-PLANS = int(os.environ.get("ASSAY_TEST_SCALEOUT_PLANS", "100"))
+PLANS = int(os.environ.get("ASSAY_TEST_SCALEOUT_PLANS", "60"))  # bench/scaleout.py does 1,000
 
 
 class Listener(threading.Thread):
