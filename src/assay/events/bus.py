@@ -15,6 +15,11 @@ from typing import Any
 
 EventDict = dict[str, Any]
 
+# Put in every subscriber's queue when the server begins to stop: WebSocket handlers
+# close at once (code 1012, "service restart") so clients reconnect and replay, and
+# the server does not wait out its graceful-shutdown timeout on idle sockets.
+SHUTDOWN: EventDict = {"type": "server.shutdown"}
+
 
 class Subscription:
     def __init__(self, bus: EventBus, maxsize: int) -> None:
@@ -51,6 +56,22 @@ class EventBus:
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subs.discard(sub)
+
+    def shutdown(self) -> None:
+        """Tell every subscriber the server is stopping (safe from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def close_all() -> None:
+            with self._lock:
+                subs = list(self._subs)
+            for sub in subs:
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait(SHUTDOWN)
+
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(close_all)
 
     def add_listener(self, fn: Callable[[EventDict], None]) -> None:
         """Call `fn(event)` on the loop for every event (the orchestrator's wake-up)."""

@@ -23,6 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from assay.api.deps import authenticate_token
 from assay.events import store
+from assay.events.bus import SHUTDOWN
 
 router = APIRouter()
 
@@ -58,6 +59,9 @@ async def events_socket(
             except TimeoutError:
                 await ws.send_json({"type": "ping", "seq": last})
                 continue
+            if event is SHUTDOWN:
+                await ws.close(code=1012, reason="server restarting; reconnect with since")
+                return
             if event is None:  # we fell behind: resync from the table
                 sub.close()
                 sub = ctx.bus.subscribe()
