@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, type ReactNode } from "react";
 
 const TONE: Record<string, string> = {
   passed: "ok",
+  finished: "ok",
   healthy: "ok",
   accepted: "ok",
   active: "ok",

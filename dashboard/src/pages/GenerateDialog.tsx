@@ -22,6 +22,7 @@ export function symbolNames(data: unknown): string[] {
 
 function CandidateCard({ c, planId }: { c: Candidate; planId: string | null }) {
   const [open, setOpen] = useState(c.verdict === "accepted");
+  const covered = c.target_lines_covered?.length ?? 0;
   return (
     <article className={`candidate candidate-${c.verdict}`} aria-label={`Candidate ${c.name}`}>
       <header>
@@ -30,7 +31,7 @@ function CandidateCard({ c, planId }: { c: Candidate; planId: string | null }) {
         <span className="muted small">{c.target}</span>
         <span className="spacer" />
         <span className="small">
-          runs {c.runs_passed}/{c.runs_total} · {c.target_lines_covered?.length ?? 0} target lines covered
+          runs {c.runs_passed}/{c.runs_total} · {covered} target line{covered === 1 ? "" : "s"} covered
         </span>
       </header>
       {c.failure && <pre className="failure">{c.failure}</pre>}
