@@ -72,3 +72,25 @@ def test_kill_9_mid_run_then_restart(
         assert any(p["attempts"] >= 2 for p in finals), "no plan was interrupted by the crash"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_closes_live_sockets_and_stops_promptly(
+    db_url: str, data_dir: Path, env_cache: Path
+) -> None:
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+
+    server = ServerProcess(data_dir, db_url, env_cache, ADMIN_PASSWORD).start()
+    token = server.login("admin", ADMIN_PASSWORD)
+    ws = connect(server.url.replace("http", "ws") + f"/api/v1/ws?token={token}")
+    assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 10, "an open WebSocket held the stop"
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert "Test execution orchestrator stopped" in server.log()
