@@ -93,10 +93,10 @@ def start_server(db_url: str, data_dir: Path, env_cache: Path,
 def stop_quickly(server: ServerProcess, grace: float = 3.0) -> None:
     """SIGTERM; if the server is still draining after `grace`, a second signal ends it.
 
-    The WebSocket handler notices a client that went away only when it next sends
-    (a ping every 20 s), so a graceful stop after a browser session waits out
-    uvicorn's 15 s shutdown timeout. By then nothing is running, so uvicorn's
-    "second Ctrl+C" (force exit) loses nothing; the process group is then gone too.
+    A graceful stop used to wait out uvicorn's 15 s shutdown timeout for a WebSocket
+    whose browser had gone (the handler noticed only at its next send). The server
+    now closes its sockets on a stop signal; this stays as a bound on teardown time.
+    By then nothing is running, so uvicorn's "second Ctrl+C" (force exit) loses nothing.
     """
     proc = server.proc
     if proc is None or proc.poll() is not None:
