@@ -79,7 +79,10 @@ def build(venv: Path, spec: EnvSpec, envs_dir: Path, log: Path) -> Path:
         else:  # let uv fetch a managed Python into envs_dir/_pythons
             target = [spec.python_version, "--python-preference", "only-managed"]
         _run([uv, "venv", "--quiet", "--python", *target, str(venv)], log, env)
-        _run([uv, "pip", "install", "--python", str(python), *spec.install_list], log, env)
+        # Compile bytecode now: the sandbox sees the venv read-only, so without .pyc files
+        # every test process would compile pytest and friends again on each import.
+        _run([uv, "pip", "install", "--compile-bytecode", "--python", str(python),
+              *spec.install_list], log, env)
     else:
         if interpreter is None:
             raise EnvironmentBuildError(f"no Python {spec.python_version} found on this machine")

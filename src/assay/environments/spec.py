@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 RUNNER_PACKAGES = ("pytest", "coverage", "hypothesis")
-RUNNER_VERSION = "2"
+RUNNER_VERSION = "3"
 """Bump when RUNNER_PACKAGES or how environments are built changes: old ones are not reused."""
 
 TEST_EXTRAS = ("test", "tests", "testing")
