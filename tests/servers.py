@@ -35,7 +35,7 @@ class ServerProcess:
             "ASSAY_DATABASE_URL": database_url,
             "ASSAY_ENV_CACHE_DIR": str(env_cache),
             "ASSAY_ADMIN_PASSWORD": admin_password,
-            "ASSAY_SECRET_KEY": "server-process-test-secret",
+            "ASSAY_SECRET_KEY": "server-process-test-secret-of-at-least-32-bytes",
             "ASSAY_PORT": str(self.port),
             **env,
         }

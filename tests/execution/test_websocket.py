@@ -96,3 +96,21 @@ def test_plan_filter(
         ws.receive_json()
         events = _read_until(ws, lambda m: m["type"] == "caught_up")
     assert events and {e["plan_id"] for e in events} == {b["id"]}
+
+
+def test_a_closed_client_is_dropped_at_once(
+    live_client: TestClient, live_as_role: Callable[[str], dict[str, str]]
+) -> None:
+    import time
+
+    bus = live_client.app.state.ctx.bus  # type: ignore[attr-defined]
+    before = bus.subscribers
+    with live_client.websocket_connect(
+        f"/api/v1/ws?token={_token(live_as_role('viewer'))}"
+    ) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        assert bus.subscribers == before + 1
+    deadline = time.monotonic() + 3  # far below the 20 s ping interval
+    while bus.subscribers != before:
+        assert time.monotonic() < deadline, "the subscription outlived its socket"
+        time.sleep(0.02)

@@ -53,6 +53,12 @@ class EventBus:
             self._subs.add(sub)
         return sub
 
+    @property
+    def subscribers(self) -> int:
+        """Live subscriptions (one per open WebSocket): what a closed tab must give back."""
+        with self._lock:
+            return len(self._subs)
+
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subs.discard(sub)

@@ -47,6 +47,43 @@ async def events_socket(
         await ws.close(code=4401, reason="invalid or missing token")
         return
 
+    # A reader runs beside the stream: it notices a closed tab at once (and the
+    # subscription is dropped), instead of at the next send.
+    reader = asyncio.create_task(_until_disconnect(ws))
+    try:
+        await _stream(ws, ctx, since, plan_id, reader)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    """Consume client messages (none are expected after auth) until the client leaves."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+
+
+async def _next_event(sub: Any, reader: asyncio.Task[None]) -> Any:
+    """The next bus event; TimeoutError when idle for a ping; GONE when the client left."""
+    getter = asyncio.ensure_future(sub.get())
+    done, _ = await asyncio.wait({getter, reader}, timeout=PING_SECONDS,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if getter in done:
+        return getter.result()
+    getter.cancel()
+    if reader in done:
+        return GONE
+    raise TimeoutError
+
+
+GONE = object()
+
+
+async def _stream(
+    ws: WebSocket, ctx: Any, since: int | None, plan_id: str | None, reader: asyncio.Task[None]
+) -> None:
     sub = ctx.bus.subscribe()
     try:
         last = since if since is not None else await asyncio.to_thread(_last_seq, ctx)
@@ -55,10 +92,12 @@ async def events_socket(
         await ws.send_json({"type": "caught_up", "seq": last})
         while True:
             try:
-                event = await asyncio.wait_for(sub.get(), timeout=PING_SECONDS)
+                event = await _next_event(sub, reader)
             except TimeoutError:
                 await ws.send_json({"type": "ping", "seq": last})
                 continue
+            if event is GONE:
+                return
             if event is SHUTDOWN:
                 await ws.close(code=1012, reason="server restarting; reconnect with since")
                 return
@@ -77,12 +116,10 @@ async def events_socket(
             if plan_id and event.get("plan_id") != plan_id:
                 continue
             await ws.send_json(event)
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the client left while we were sending
     finally:
         sub.close()
-        with contextlib.suppress(Exception):
-            await ws.close()
 
 
 def _authenticated(ctx: Any, token: str) -> bool:
