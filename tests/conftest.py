@@ -192,3 +192,13 @@ def make_project(c: TestClient, headers: dict[str, str], path: Path, name: str =
                json={"name": name, "source": {"type": "path", "path": str(path)}})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last.
+
+    Playwright's sync API keeps an event loop running in the main thread for the rest
+    of the session, after which `asyncio.run` (used by the worker and generation
+    tests) refuses to start.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
