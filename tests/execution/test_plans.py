@@ -151,8 +151,10 @@ def test_metrics_health_and_prometheus(
     assert health["orchestrator"]["restarts"] == 0
 
     envs = c.get("/api/v1/environments", headers=live_as_role("viewer")).json()
-    assert envs and all(e["state"] in ("ready", "leased") for e in envs)
-    assert all(e["key"] and e["python_version"].startswith("3.") for e in envs)
+    if c.app.state.ctx.settings.executor == "local":  # type: ignore[attr-defined]
+        # (with Celery, environments live on the workers, not on this server)
+        assert envs and all(e["state"] in ("ready", "leased") for e in envs)
+        assert all(e["key"] and e["python_version"].startswith("3.") for e in envs)
 
     text = c.get("/metrics").text
     assert 'assay_test_results_total{outcome="passed"} 1' in text
