@@ -84,13 +84,13 @@ def test_sigterm_closes_live_sockets_and_stops_promptly(
 
     server = ServerProcess(data_dir, db_url, env_cache, ADMIN_PASSWORD).start()
     token = server.login("admin", ADMIN_PASSWORD)
-    ws = connect(server.url.replace("http", "ws") + f"/api/v1/ws?token={token}")
-    assert json.loads(ws.recv(timeout=10))["type"] == "hello"
-    started = time.monotonic()
-    server.stop()
-    assert time.monotonic() - started < 10, "an open WebSocket held the stop"
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            ws.recv(timeout=5)
+    with connect(server.url.replace("http", "ws") + f"/api/v1/ws?token={token}") as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 10, "an open WebSocket held the stop"
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     assert "Test execution orchestrator stopped" in server.log()
