@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,6 +44,19 @@ class EventBus:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.forward: Callable[[list[EventDict]], None] | None = None
+        self._encoded: OrderedDict[int, str] = OrderedDict()
+
+    def encoded(self, event: EventDict) -> str:
+        """The event as JSON, encoded once and shared by every socket that sends it."""
+        seq = event.get("seq")
+        if seq is None:
+            return json.dumps(event)
+        text = self._encoded.get(seq)
+        if text is None:
+            text = self._encoded[seq] = json.dumps(event)
+            if len(self._encoded) > 4096:
+                self._encoded.popitem(last=False)
+        return text
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver on this loop (the server's); events published before are dropped."""

@@ -67,6 +67,8 @@ async def _until_disconnect(ws: WebSocket) -> None:
 
 async def _next_event(sub: Any, reader: asyncio.Task[None]) -> Any:
     """The next bus event; TimeoutError when idle for a ping; GONE when the client left."""
+    if not sub.queue.empty():  # the common case under load: no task, no wait
+        return sub.queue.get_nowait()
     getter = asyncio.ensure_future(sub.get())
     done, _ = await asyncio.wait({getter, reader}, timeout=PING_SECONDS,
                                  return_when=asyncio.FIRST_COMPLETED)
@@ -115,7 +117,7 @@ async def _stream(
             last = event["seq"]
             if plan_id and event.get("plan_id") != plan_id:
                 continue
-            await ws.send_json(event)
+            await ws.send_text(ctx.bus.encoded(event))
     except (WebSocketDisconnect, RuntimeError):
         return  # the client left while we were sending
     finally:
@@ -148,6 +150,6 @@ async def _replay(
             last = row["seq"]
             if plan_id and row.get("plan_id") != plan_id:
                 continue
-            await ws.send_json(row)
+            await ws.send_text(ctx.bus.encoded(row))
         if len(rows) < REPLAY_PAGE:
             return last
