@@ -232,6 +232,16 @@ def module_fleet(ns: Namespace, env_cache_dir: Path) -> Iterator[Fleet]:
     f.stop_all()
 
 
+@pytest.fixture(scope="module")
+def two_workers(module_fleet: Fleet) -> list[Worker]:
+    """Two ready workers (concurrency 1, sharing this machine's snapshots) per module."""
+    for _ in range(2):
+        module_fleet.start(concurrency=1, trust_local=True, wait=False)
+    for worker in module_fleet.workers:
+        module_fleet.wait_ready(worker)
+    return module_fleet.workers
+
+
 # -- databases and servers ------------------------------------------------------------
 @pytest.fixture
 def pg_url(pg_database: str) -> str:

@@ -48,12 +48,8 @@ SLOW = (
 
 
 @pytest.fixture(scope="module")
-def workers(module_fleet: Fleet) -> list[Worker]:
-    for _ in range(2):
-        module_fleet.start(concurrency=1, trust_local=True, wait=False)
-    for worker in module_fleet.workers:
-        module_fleet.wait_ready(worker)
-    return module_fleet.workers
+def workers(two_workers: list[Worker]) -> list[Worker]:
+    return two_workers
 
 
 @pytest.fixture

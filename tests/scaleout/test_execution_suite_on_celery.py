@@ -26,18 +26,9 @@ from tests.execution.test_plans import (  # noqa: F401
 from tests.execution.test_websocket import (  # noqa: F401
     test_reconnect_with_since_sees_exactly_the_missed_events,
 )
-from tests.scaleout.conftest import Fleet, Namespace, Worker
+from tests.scaleout.conftest import Namespace, Worker
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def celery_workers(module_fleet: Fleet) -> list[Worker]:
-    for _ in range(2):
-        module_fleet.start(concurrency=1, trust_local=True, wait=False)
-    for worker in module_fleet.workers:
-        module_fleet.wait_ready(worker)
-    return module_fleet.workers
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def db_url(pg_url: str) -> str:
 
 
 @pytest.fixture
-def settings(settings: Settings, ns: Namespace, celery_workers: list[Worker]) -> Settings:
+def settings(settings: Settings, ns: Namespace, two_workers: list[Worker]) -> Settings:
     celery = ns.settings(executor="celery")
     return settings.model_copy(update={
         "executor": "celery",
