@@ -147,7 +147,6 @@ class PlanExecution:
             test_timeout_s=settings.test_timeout_seconds,
             isolation=settings.sandbox,
         )
-        isolation: dict[str, str | None] = {"value": None}
 
         async def on_event(ev: ItemStarted | ItemFinished) -> None:
             attempt = attempts.get(ev.key)
@@ -166,7 +165,7 @@ class PlanExecution:
                     duration_s=ev.duration_s,
                     failure=ev.failure,
                     output=ev.output,
-                    isolation=isolation["value"],
+                    isolation=orch.isolation,
                     details=ev.tests,
                 )
             self._writes.append(asyncio.ensure_future(orch.writer.submit(op)))
@@ -177,7 +176,6 @@ class PlanExecution:
             orch.note_dispatch(work.created_at)
             orch.busy += 1
             try:
-                isolation["value"] = orch.isolation
                 outcome = await orch.executor.run(spec, on_event, self.cancel)
             finally:
                 orch.busy -= 1

@@ -102,13 +102,20 @@ def run_finished(
 
 
 def plan_counts(session: Session, plan_id: str) -> dict[str, int]:
-    counts = dict.fromkeys([s.value for s in RunStatus], 0)
-    for status, n in session.execute(
-        select(TestRun.status, func.count())
-        .where(TestRun.plan_id == plan_id)
-        .group_by(TestRun.status)
+    return plans_counts(session, [plan_id])[plan_id]
+
+
+def plans_counts(session: Session, plan_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Runs per status for each plan, in one grouped query (a list page asks for 200)."""
+    counts = {pid: dict.fromkeys([s.value for s in RunStatus], 0) for pid in plan_ids}
+    if not plan_ids:
+        return counts
+    for plan_id, status, n in session.execute(
+        select(TestRun.plan_id, TestRun.status, func.count())
+        .where(TestRun.plan_id.in_(plan_ids))
+        .group_by(TestRun.plan_id, TestRun.status)
     ):
-        counts[status] = n
+        counts[plan_id][status] = n
     return counts
 
 

@@ -37,7 +37,7 @@ from assay.db.models import (
     Trigger,
 )
 from assay.orchestrator import queue
-from assay.orchestrator.results import plan_counts
+from assay.orchestrator.results import plan_counts, plans_counts
 from assay.services.plans import PlanError, cancel_plan, cases_by_ids, create_plan
 
 router = APIRouter(prefix="/execution", tags=["execution"])
@@ -50,8 +50,13 @@ def get_plan(session: Session, plan_id: str) -> ExecutionPlan:
     return plan
 
 
-def plan_out(session: Session, plan: ExecutionPlan, detail: bool = False) -> PlanOut:
-    counts = plan_counts(session, plan.id)
+def plan_out(
+    session: Session,
+    plan: ExecutionPlan,
+    detail: bool = False,
+    counts: dict[str, int] | None = None,
+) -> PlanOut:
+    counts = counts if counts is not None else plan_counts(session, plan.id)
     data = PlanOut.model_validate(plan).model_dump()
     data.update(counts=counts, total=sum(counts.values()))
     if detail:
@@ -112,8 +117,9 @@ def list_plans(
     rows, total, cursor = paginate(
         session, stmt, page, ExecutionPlan.created_at, ExecutionPlan.id, True
     )
+    counts = plans_counts(session, [p.id for p in rows])
     return Page(
-        items=[plan_out(session, p) for p in rows],
+        items=[plan_out(session, p, counts=counts[p.id]) for p in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,

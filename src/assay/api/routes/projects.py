@@ -26,12 +26,23 @@ def get_project(session: Session, project_id: str) -> Project:
     return project
 
 
-def _out(session: Session, project: Project) -> ProjectOut:
-    count = session.scalar(
-        select(func.count()).select_from(TestCase).where(TestCase.project_id == project.id)
+def _test_counts(session: Session, project_ids: list[str]) -> dict[str, int]:
+    """Test cases per project, in one grouped query for a whole page."""
+    if not project_ids:
+        return {}
+    rows = session.execute(
+        select(TestCase.project_id, func.count())
+        .where(TestCase.project_id.in_(project_ids))
+        .group_by(TestCase.project_id)
     )
+    return {project_id: n for project_id, n in rows}
+
+
+def _out(session: Session, project: Project, count: int | None = None) -> ProjectOut:
     out = ProjectOut.model_validate(project)
-    out.test_count = count or 0
+    out.test_count = count if count is not None else _test_counts(session, [project.id]).get(
+        project.id, 0
+    )
     return out
 
 
@@ -75,8 +86,9 @@ def list_projects(
     if q:
         stmt = stmt.where(func.lower(Project.name).contains(q.lower(), autoescape=True))
     rows, total, cursor = paginate(session, stmt, page, Project.name, Project.id, False)
+    counts = _test_counts(session, [p.id for p in rows])
     return Page(
-        items=[_out(session, p) for p in rows],
+        items=[_out(session, p, counts.get(p.id, 0)) for p in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,
