@@ -143,7 +143,12 @@ def test_metrics_health_and_prometheus(
     m = c.get("/api/v1/execution/metrics").json()  # public by default
     assert m["orchestrator_status"] == "healthy"
     assert m["completed_tests"] == 1 and m["passed"] == 1 and m["queued_tests"] == 0
-    assert m["workers_total"] == 2 and m["dispatch_latency_ms"]["p50"] is not None
+    assert m["dispatch_latency_ms"]["p50"] is not None
+    settings = c.app.state.ctx.settings  # type: ignore[attr-defined]
+    if settings.executor == "local":
+        assert m["workers_total"] == settings.workers
+    else:  # Celery workers are counted as their heartbeats arrive
+        assert m["workers_total"] >= 1
     assert m["last_heartbeat"] and m["uptime_s"] >= 0
 
     health = c.get("/api/v1/health").json()
