@@ -24,7 +24,8 @@ class ServerProcess:
     """`python -m assay serve` in a subprocess, with its log kept for failure messages."""
 
     def __init__(self, data_dir: Path, database_url: str, env_cache: Path,
-                 admin_password: str, port: int | None = None, **env: str) -> None:
+                 admin_password: str, port: int | None = None, cwd: Path | None = None,
+                 argv: list[str] | None = None, **env: str) -> None:
         # A given port lets a test start a new server where a dead one listened.
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -39,13 +40,16 @@ class ServerProcess:
             "ASSAY_PORT": str(self.port),
             **env,
         }
+        self.cwd = cwd
+        self.argv = argv or [sys.executable, "-m", "assay", "serve"]
+        self.preexec: Any = None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> ServerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assay", "serve"], env=self.env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            self.argv, env=self.env, stdout=log, cwd=self.cwd,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self.preexec,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

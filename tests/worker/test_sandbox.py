@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from assay.sandbox import Limits, SandboxUnavailable, resolve_isolation, run_sandboxed
+from assay.sandbox import isolation as isolation_module
 from tests.worker.conftest import ISOLATIONS, code, make_job, run
 
 PY = "/usr/bin/python3"
@@ -32,6 +33,20 @@ def test_resolve_isolation() -> None:
     if not ISOLATIONS.count("bwrap"):
         with pytest.raises(SandboxUnavailable):
             resolve_isolation("bwrap")
+
+
+def test_auto_never_falls_back_to_weak_isolation_for_an_unprivileged_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without bubblewrap, a server that is not root runs tests only when told to accept it."""
+    monkeypatch.setattr(isolation_module, "bwrap_path", lambda: None)  # a machine without it
+    monkeypatch.setattr(isolation_module.os, "geteuid", lambda: 1000)
+    with pytest.raises(SandboxUnavailable, match="ASSAY_SANDBOX=process"):
+        resolve_isolation("auto")
+    assert resolve_isolation("process") == "process"
+    described = isolation_module.describe_isolation("process")
+    assert described["isolation"] == "process" and "can read" in (described["warning"] or "")
+    assert isolation_module.describe_isolation("auto")["isolation"] == "unavailable"
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
@@ -66,7 +81,7 @@ def test_output_is_bounded(scratch: Path) -> None:
     assert len(lines) == 100000
 
 
-def test_unreachable_paths_are_named(scratch: Path) -> None:
+def test_process_isolation_names_an_unreachable_path(scratch: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("only root drops to the sandbox uid")
     hidden = scratch / "hidden"
@@ -74,7 +89,38 @@ def test_unreachable_paths_are_named(scratch: Path) -> None:
     (hidden / "env").mkdir()
     with pytest.raises(PermissionError, match="not world-searchable"):
         asyncio.run(run_sandboxed([PY, "-c", "pass"], workspace=scratch, limits=Limits(),
-                                  readonly_paths=[hidden / "env"]))
+                                  isolation="process", readonly_paths=[hidden / "env"]))
+
+
+@pytest.mark.skipif("bwrap" not in ISOLATIONS, reason="needs bubblewrap")
+def test_bwrap_reaches_what_it_needs_under_private_directories(scratch: Path) -> None:
+    """A 0700 directory above the workspace and the environment (a private home, a
+    mkdtemp data dir) does not matter: both are bound in, and nothing else of it is."""
+    private = scratch / "home"
+    private.mkdir(mode=0o700)
+    (private / ".ssh").mkdir()
+    (private / ".ssh" / "id_ed25519").write_text("PRIVATE KEY")
+    env = private / "data" / "envs" / "e1"
+    env.mkdir(parents=True)
+    (env / "marker.txt").write_text("env-ok")
+    (private / "data" / "secret-key").write_text("signing-key")
+    ws = private / "data" / "workspaces" / "job-1"
+    ws.mkdir(parents=True)
+    script = textwrap.dedent(f"""
+        import os
+        print(open({str(env / "marker.txt")!r}).read())
+        open("written.txt", "w").write("ws-ok")
+        print(sorted(os.listdir({str(private)!r})), sorted(os.listdir({str(private / "data")!r})))
+        print(os.path.exists({str(private / ".ssh")!r}), os.path.exists("/root/.bash_history"))
+    """)
+    res = asyncio.run(run_sandboxed([PY, "-c", script], workspace=ws, isolation="bwrap",
+                                    limits=Limits(), readonly_paths=[env]))
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "env-ok"
+    assert lines[1] == "['data'] ['envs', 'workspaces']"  # no secret-key, no .ssh
+    assert lines[2] == "False False"
+    assert (ws / "written.txt").read_text() == "ws-ok"
 
 
 HOSTILE = {

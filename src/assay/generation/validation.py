@@ -19,6 +19,7 @@ from coverage import CoverageData
 
 from assay.generation.model import Candidate, TargetInfo
 from assay.generation.workspace import GEN_DIR, SandboxRunner
+from assay.runner.pytest_config import pinned_args
 
 RUNS = 3
 CANDIDATE_DIR = f"{GEN_DIR}/candidates"
@@ -267,7 +268,7 @@ async def _run_batch(
                 "no:cacheprovider",
                 *plugins,
                 "--continue-on-collection-errors",
-                f"--rootdir={workspace}",
+                *pinned_args(workspace),
                 f"--junitxml={junit}",
                 *[f"{CANDIDATE_DIR}/{m}.py" for m in order],
             ],

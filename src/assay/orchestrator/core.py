@@ -30,7 +30,8 @@ from assay.orchestrator.metrics import LatencyWindow
 from assay.orchestrator.owner import owner_is_dead, process_owner
 from assay.orchestrator.plan_execution import PlanExecution
 from assay.orchestrator.writer import BatchWriter
-from assay.sandbox import resolve_isolation
+from assay.sandbox import SandboxUnavailable, resolve_isolation
+from assay.sandbox.isolation import isolation_warning
 
 log = logging.getLogger("assay.orchestrator")
 T = TypeVar("T")
@@ -43,7 +44,7 @@ class Orchestrator:
         self.executor = executor
         self.pool = pool
         self.owner = process_owner()
-        self.isolation = resolve_isolation(self.settings.sandbox)
+        self.isolation, self.sandbox_error = _isolation(self.settings.sandbox)
         self.wake = asyncio.Event()
         self.running: dict[str, PlanExecution] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -241,4 +242,18 @@ class Orchestrator:
             "dispatch_latency_ms": self.latency.summary(),
             "last_heartbeat": self.last_heartbeat.isoformat() if self.last_heartbeat else None,
             "isolation": self.isolation,
+            "isolation_warning": isolation_warning(self.isolation),
+            "sandbox_error": self.sandbox_error,
         }
+
+
+def _isolation(mode: str) -> tuple[str, str | None]:
+    """The isolation jobs will get, or "unavailable" and why.
+
+    The orchestrator runs either way: a plan must end (its runs in error, with
+    the reason) rather than stay queued behind a sandbox that cannot start.
+    """
+    try:
+        return resolve_isolation(mode), None
+    except SandboxUnavailable as exc:
+        return "unavailable", str(exc)

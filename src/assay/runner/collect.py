@@ -50,7 +50,7 @@ async def collect_tests(
         if (project / "src").is_dir():
             pythonpath.append(str(project / "src"))
         result = await run_sandboxed(
-            collect_argv(python), workspace=root, cwd=project, limits=limits,
+            collect_argv(python, project), workspace=root, cwd=project, limits=limits,
             isolation=isolation, readonly_paths=environment_root(python),
             env={"PYTHONPATH": ":".join(pythonpath)}, on_report_line=on_line,
         )

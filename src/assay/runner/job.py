@@ -21,7 +21,7 @@ from assay.runner.models import ItemFinished, ItemStarted, Job, JobOutcome
 from assay.runner.pytest_cmd import environment_root, run_argv
 from assay.runner.tracker import Event, Tracker
 from assay.runner.workspace import Workspace, create_workspace, prepare
-from assay.sandbox import SandboxResult, resolve_isolation, run_sandboxed
+from assay.sandbox import SandboxResult, SandboxUnavailable, resolve_isolation, run_sandboxed
 
 HARD_TIMEOUT_GRACE_S = 3.0
 """The plugin fails a slow test at test_timeout_s; past this grace we kill pytest."""
@@ -36,7 +36,10 @@ async def run_job(
 ) -> JobOutcome:
     """Run every item of `job`; each gets exactly one ItemStarted and one ItemFinished."""
     started = time.monotonic()
-    mode = resolve_isolation(job.isolation)
+    try:
+        mode = resolve_isolation(job.isolation)
+    except SandboxUnavailable as exc:
+        return await _refuse(job, on_event, str(exc))
     root = await asyncio.to_thread(create_workspace, job.workspaces_dir, job.job_id)
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
     consumer = asyncio.create_task(_deliver(queue, on_event))
@@ -67,6 +70,17 @@ async def run_job(
     outcome.items_reported = tracker.reported
     outcome.duration_s = time.monotonic() - started
     return outcome
+
+
+async def _refuse(job: Job, on_event: OnEvent, reason: str) -> JobOutcome:
+    """No sandbox can start here: every item ends in error with the reason, none runs."""
+    tracker = Tracker(job.items, {}, job.limits.output_bytes)
+    tracker.close_all(f"not run: {reason}")
+    for event in tracker.take_events():
+        await on_event(event)
+    return JobOutcome(isolation="unavailable", exit_code=None, timed_out=False, cancelled=False,
+                      duration_s=0.0, stderr_tail=reason, items_reported=0,
+                      invocations=0)
 
 
 async def _deliver(queue: asyncio.Queue[Event | None], on_event: OnEvent) -> None:

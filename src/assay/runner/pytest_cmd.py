@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assay.runner.pytest_config import pinned_args
 from assay.runner.workspace import PLUGIN_MODULE
 from assay.sandbox import REPORT_FD
 
@@ -16,8 +17,7 @@ def run_argv(
 ) -> list[str]:
     """One pytest process for a batch: collection errors in one file spare the others."""
     return [
-        str(python), "-m", "pytest", *COMMON,
-        "--rootdir", str(rootdir),
+        str(python), "-m", "pytest", *COMMON, *pinned_args(rootdir),
         "--continue-on-collection-errors",
         f"--assay-report-fd={REPORT_FD}",
         f"--assay-select={select_file}",
@@ -27,9 +27,9 @@ def run_argv(
     ]
 
 
-def collect_argv(python: Path) -> list[str]:
+def collect_argv(python: Path, project: Path) -> list[str]:
     """Like `pytest --collect-only -q` run by hand in the project: same config, same ids."""
-    return [str(python), "-m", "pytest", *COMMON, "--collect-only",
+    return [str(python), "-m", "pytest", *COMMON, *pinned_args(project), "--collect-only",
             f"--assay-report-fd={REPORT_FD}"]
 
 

@@ -9,9 +9,13 @@ network namespace. `auto` picks the strongest one available.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+
+from assay.sandbox.identity import Identity
+from assay.sandbox.view import View, bwrap_view_args
 
 BWRAP = "/usr/bin/bwrap"
 MODES = ("auto", "bwrap", "process")
@@ -32,7 +36,11 @@ def resolve_isolation(mode: str) -> str:
     """Turn a configured mode into the one that will actually run.
 
     Asking for `bwrap` explicitly on a machine without it is an error rather than
-    a silent downgrade: the operator asked for a guarantee we cannot give.
+    a silent downgrade: the operator asked for a guarantee we cannot give. So is
+    `auto` without bubblewrap on a server that is not root: `process` would then
+    run tests as the server's own user, able to read everything that user can
+    (its home, Assay's secret key and database), and only an explicit
+    `ASSAY_SANDBOX=process` accepts that.
     """
     if mode not in MODES:
         raise ValueError(f"unknown isolation mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -45,34 +53,65 @@ def resolve_isolation(mode: str) -> str:
             "isolation 'bwrap' was requested but bubblewrap is not installed "
             "(install the 'bubblewrap' package or use isolation 'auto'/'process')"
         )
+    if os.geteuid() != 0:
+        raise SandboxUnavailable(WEAK_REFUSED)
     return "process"
 
 
-def bwrap_argv(
-    argv: Sequence[str], *, workspace: Path, readonly_paths: Sequence[Path], cwd: Path | None = None
-) -> list[str]:
-    """Wrap `argv` in a bubblewrap invocation.
+WEAK_REFUSED = (
+    "bubblewrap is not installed, and this server does not run as root: without it a "
+    "test would run as the server's own user and could read that user's files, Assay's "
+    "secret key and its database. Install bubblewrap (the 'bubblewrap' package), or set "
+    "ASSAY_SANDBOX=process to accept that weaker isolation."
+)
 
-    Paths are bound at the same place inside so argv, PYTHONPATH and tracebacks
-    read the same in and out. Order matters: bwrap applies mounts in sequence, so
-    the fresh /tmp comes before read-only binds (which may live under /tmp), and
-    the writable workspace comes last so nothing shadows it.
+WEAK_WARNING = (
+    "process isolation as an unprivileged user: tests run as the server's own user and "
+    "can read what it can read (its home, Assay's data dir); install bubblewrap"
+)
+
+
+def describe_isolation(mode: str) -> dict[str, str | None]:
+    """For health: the isolation a run gets here, what to know about it, or why there is none."""
+    try:
+        resolved = resolve_isolation(mode)
+    except SandboxUnavailable as exc:
+        return {"configured": mode, "isolation": "unavailable", "warning": None,
+                "error": str(exc)}
+    return {"configured": mode, "isolation": resolved, "warning": isolation_warning(resolved),
+            "error": None}
+
+
+def isolation_warning(mode: str) -> str | None:
+    """What a person should know about the isolation `mode` gives, or None."""
+    if mode == "process" and os.geteuid() != 0:
+        return WEAK_WARNING
+    return None
+
+
+def bwrap_argv(argv: Sequence[str], *, view: View, identity: Identity) -> list[str]:
+    """Wrap `argv` in a bubblewrap invocation that shows it only `view`.
+
+    Run by root, bwrap needs no user namespace (root may mount) and the sandboxed
+    command drops to the sandbox uid through `setpriv` as its first step: an
+    unprivileged uid on the host is what makes RLIMIT_NPROC apply (it never does
+    to root, even inside a user namespace). Run by anyone else, bwrap maps the
+    caller's own uid into a new user namespace, and the view is what protects the
+    caller's files.
     """
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap is not installed")
-    cmd = [
-        bwrap,
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--ro-bind", "/", "/",
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--tmpfs", "/tmp",
-        "--tmpfs", "/var/tmp",
-    ]
-    for path in readonly_paths:
-        cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--bind", str(workspace), str(workspace), "--chdir", str(cwd or workspace), "--"]
-    return cmd + list(argv)
+    cmd = [bwrap, "--die-with-parent", "--new-session"]
+    if identity.drops_privileges:
+        setpriv = shutil.which("setpriv", path="/usr/bin:/bin")
+        if setpriv is None:
+            raise SandboxUnavailable("setpriv (util-linux) is needed to drop privileges in bwrap")
+        cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        drop = [setpriv, f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    else:
+        cmd += ["--unshare-all"]
+        drop = []
+    return [*cmd, *bwrap_view_args(view), "--", *drop, *argv]

@@ -32,6 +32,7 @@ from assay.sandbox.identity import (
 from assay.sandbox.isolation import bwrap_argv, resolve_isolation
 from assay.sandbox.limits import Limits
 from assay.sandbox.output import TailBuffer
+from assay.sandbox.view import View, sandbox_readable
 
 REAPER = Path(__file__).with_name("_reaper.py")
 REPORT_FD = 3
@@ -81,18 +82,22 @@ async def run_sandboxed(
     mode = resolve_isolation(isolation)
     identity = sandbox_identity()
     workspace, cwd, nproc_base = await asyncio.to_thread(
-        _prepare, workspace, cwd, readonly_paths, argv[0], identity
+        _prepare, workspace, cwd, readonly_paths, argv[0], identity, mode
     )
     command = list(argv)
+    launcher = identity
     if mode == "bwrap":
-        command = bwrap_argv(argv, workspace=workspace, readonly_paths=readonly_paths, cwd=cwd)
+        readable = sandbox_readable([*readonly_paths, *_program(argv[0])])
+        view = View(workspace=workspace, readonly=tuple(readable), cwd=cwd)
+        command = bwrap_argv(argv, view=view, identity=identity)
+        launcher = Identity(None, None)  # bwrap binds as us, then drops (see bwrap_argv)
     report_r, report_w = os.pipe() if on_report_line else (-1, -1)
     config = {
         "argv": command,
         "cwd": str(cwd),
         "env": scrubbed_env(workspace, env),
-        "uid": identity.uid,
-        "gid": identity.gid,
+        "uid": launcher.uid,
+        "gid": launcher.gid,
         "rlimits": limits.rlimits(nproc_base=nproc_base),
         "fd_map": [[report_w, REPORT_FD]] if on_report_line else [],
         "private_net": mode == "process" and os.geteuid() == 0,
@@ -140,11 +145,19 @@ async def run_sandboxed(
     )
 
 
+def _program(program: str) -> list[Path]:
+    return [Path(program)] if os.path.isabs(program) else []
+
+
 def _prepare(
     workspace: Path, cwd: Path | None, readonly_paths: Sequence[Path], program: str,
-    identity: Identity,
+    identity: Identity, mode: str,
 ) -> tuple[Path, Path, int]:
-    """Blocking set-up (file tree walks, /proc scan), run off the event loop."""
+    """Blocking set-up (file tree walks, /proc scan), run off the event loop.
+
+    Only `process` isolation needs the paths to be reachable on the host by the
+    sandbox uid; under bwrap they are bound in, whatever the modes above them.
+    """
     workspace = workspace.resolve()
     cwd = (cwd or workspace).resolve()
     if cwd != workspace and workspace not in cwd.parents:
@@ -152,10 +165,8 @@ def _prepare(
     for sub in (".home", ".tmp"):
         (workspace / sub).mkdir(exist_ok=True)
     hand_over(workspace, identity)
-    needed = [workspace, *readonly_paths]
-    if os.path.isabs(program):
-        needed.append(Path(program))
-    check_readable(needed, identity)
+    if mode == "process":
+        check_readable([workspace, *readonly_paths, *_program(program)], identity)
     owner = identity.uid if identity.uid is not None else os.getuid()
     return workspace, cwd, count_processes(owner)
 
