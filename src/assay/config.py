@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     max_processes: int = 256
     output_limit_bytes: int = 64 * 1024
     env_cache_dir: Path | None = None
+    # Workspaces and environments, when not in the data dir (see assay.sandbox.tree).
+    sandbox_dir: Path | None = None
 
     # Scale-out
     executor: Literal["local", "celery"] = "local"
@@ -98,12 +100,17 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'assay.db').resolve()}"
 
     @property
+    def run_root(self) -> Path:
+        """What sandboxed tests reach: workspaces and environments (never the secrets)."""
+        return (self.sandbox_dir or self.data_dir).resolve()
+
+    @property
     def envs_dir(self) -> Path:
-        return (self.env_cache_dir or self.data_dir / "envs").resolve()
+        return (self.env_cache_dir or self.run_root / "envs").resolve()
 
     @property
     def workspaces_dir(self) -> Path:
-        return (self.data_dir / "workspaces").resolve()
+        return (self.run_root / "workspaces").resolve()
 
     @property
     def snapshots_dir(self) -> Path:

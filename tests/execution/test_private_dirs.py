@@ -9,6 +9,7 @@ clone around it (whose pyproject.toml has a pytest section of its own).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assay.sandbox import resolve_isolation
+from assay.sandbox.tree import default_tree
 from tests.servers import ServerProcess, wait_final
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,18 +61,29 @@ def private_clone() -> Iterator[Path]:
     shutil.rmtree(private, ignore_errors=True)
 
 
-@pytest.fixture
-def readme_server(private_clone: Path) -> Iterator[ServerProcess]:
-    """`assay serve` started in the clone with the defaults: data dir ./.assay, SQLite."""
+ISOLATIONS = ["auto", "process"] if os.geteuid() == 0 else ["auto"]
+
+
+@pytest.fixture(params=ISOLATIONS)
+def readme_server(private_clone: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """`assay serve` started in the clone with the defaults: data dir ./.assay, SQLite.
+
+    Also with `process` isolation (no bubblewrap) as root: then the tests run as
+    `nobody`, who cannot reach the data dir, and Assay keeps what they need in a
+    tree of its own (assay.sandbox.tree).
+    """
     data_dir = private_clone / ".assay"
     data_dir.mkdir()
     server = ServerProcess(data_dir, "unused", data_dir, "unused", cwd=private_clone)
     for name in ("ASSAY_DATA_DIR", "ASSAY_DATABASE_URL", "ASSAY_ENV_CACHE_DIR",
                  "ASSAY_ADMIN_PASSWORD", "ASSAY_SECRET_KEY"):
         server.env.pop(name)
+    if request.param != "auto":
+        server.env["ASSAY_SANDBOX"] = request.param
     server.start(timeout=120)
     yield server
     server.stop()
+    shutil.rmtree(default_tree(data_dir), ignore_errors=True)
 
 
 def test_readme_walkthrough_in_a_private_clone(
@@ -111,6 +125,8 @@ def test_readme_walkthrough_in_a_private_clone(
                 for run in everything["runs"]}
     assert len(everything["runs"]) == len(cases)
     assert all(status == "passed" for status, _ in outcomes.values()), outcomes
+    isolation = resolve_isolation(readme_server.env.get("ASSAY_SANDBOX", "auto"))
+    assert {run["isolation"] for run in everything["runs"]} == {isolation}
 
 
 def import_suite(api: httpx.Client, project: str) -> dict[str, int]:

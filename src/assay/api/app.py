@@ -39,6 +39,7 @@ from assay.db.migrate import upgrade
 from assay.environments import EnvironmentPool
 from assay.events.bus import EventBus
 from assay.events.store import install_publisher
+from assay.sandbox.tree import run_root_for
 from assay.security.throttle import LoginThrottle
 from assay.services.generation_jobs import GenerationJobs, recover_interrupted
 from assay.services.users import bootstrap_admin
@@ -55,6 +56,7 @@ PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Assay</
 
 def build_context(settings: Settings) -> AppContext:
     settings.ensure_data_dir()
+    settings.sandbox_dir = run_root_for(settings.data_dir, settings.sandbox, settings.sandbox_dir)
     db = Database(settings.resolved_database_url)
     bus = EventBus()
     install_publisher(db.sessionmaker, bus)

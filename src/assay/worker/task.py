@@ -18,6 +18,7 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from assay.config import Settings
 from assay.environments import EnvironmentPool
 from assay.orchestrator.executor import JobSpec
+from assay.sandbox.tree import run_root_for
 from assay.worker.delivery import Delivery, DeliveryInfo, Requeue
 
 log = logging.getLogger("assay.worker")
@@ -25,7 +26,9 @@ log = logging.getLogger("assay.worker")
 
 @lru_cache
 def worker_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    settings.sandbox_dir = run_root_for(settings.data_dir, settings.sandbox, settings.sandbox_dir)
+    return settings
 
 
 @lru_cache
