@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,67 @@ def test_bodies_over_the_limit_answer_413(small_body_client: TestClient, project
 
 
 @sqlite_only
-def test_unknown_api_routes_are_json_404(client: TestClient) -> None:
-    r = client.get(f"{API}/nothing-here")
-    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", [f"{API}/nope", f"{API}/projects/x/nope", "/api/v2/projects"])
+def test_unknown_api_paths_are_json_404_whatever_the_method(
+    client: TestClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    """The dashboard's GET catch-all used to make these 405 for every method but GET."""
+    r = client.request(method, path, headers=admin)
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"detail": "Not Found"}
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"{API}/auth/login"),  # POST only: was a 404 from the dashboard's catch-all
+        ("PUT", f"{API}/projects"),
+        ("POST", f"{API}/projects/some-id"),
+        ("DELETE", f"{API}/execution/plans"),
+    ],
+)
+def test_known_api_paths_with_another_method_are_405(
+    client: TestClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    r = client.request(method, path, headers=admin)
+    assert r.status_code == 405, r.text
+    assert r.json() == {"detail": "Method Not Allowed"}
+    assert r.headers["allow"]
+
+
+@sqlite_only
+def test_the_dashboard_still_serves_its_own_paths(client: TestClient) -> None:
+    for path in ("/", "/execution/some-plan", "/apidocs"):
+        r = client.get(path)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"], path
+    assert client.post("/execution/some-plan").status_code == 405  # non-API: may stay 405
+    assert client.get("/docs").status_code == 200  # the API's own docs, not the dashboard
+    assert client.get("/docs-not-here").json() == {"detail": "Not Found"}
+
+
+@sqlite_only
+def test_an_unexpected_exception_answers_json_500_and_is_logged(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No route maps it: the app-wide handler answers JSON, the log keeps the traceback."""
+    app = create_app(settings, orchestrator=False)
+
+    def broken() -> None:
+        raise LookupError("a bug, not the client's fault")
+
+    app.add_api_route(f"{API}/broken-on-purpose", broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        caplog.set_level(logging.ERROR, logger="assay.server")
+        r = c.get(f"{API}/broken-on-purpose")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"detail": "internal error: LookupError; see the server log"}
+    logged = [rec for rec in caplog.records if rec.name == "assay.server" and rec.exc_info]
+    assert logged and "GET /api/v1/broken-on-purpose" in logged[0].getMessage()
+    assert logged[0].exc_info is not None and logged[0].exc_info[0] is LookupError
 
 
 def test_a_created_row_is_committed_before_the_answer(

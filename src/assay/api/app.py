@@ -11,11 +11,15 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from assay import __version__
 from assay.api import scaleout
 from assay.api.body_limit import BodyLimitMiddleware
 from assay.api.context import AppContext
+from assay.api.errors import internal_error
 from assay.api.routes import (
     auth,
     environments,
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.add_exception_handler(Exception, internal_error)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -152,15 +157,30 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
     return app
 
 
+RESERVED = ("api/", "docs", "openapi.json", "redoc")
+"""Paths the dashboard never serves: the API's and its documentation's."""
+
+
+class DashboardRoute(APIRoute):
+    """The dashboard's catch-all, blind to reserved paths.
+
+    A GET-only `/{path:path}` that matched `/api/...` too made every other method on
+    an unknown API path a 405 (the catch-all "exists" for GET), and a GET to a known
+    POST-only API path a 404. Not matching them leaves those paths to the API's own
+    routes: 405 when a route serves the path with other methods, else 404.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and child["path_params"]["path"].startswith(RESERVED):
+            return Match.NONE, {}
+        return match, child
+
+
 def _mount_dashboard(app: FastAPI) -> None:
     """Serve the built dashboard at `/`, with client-side routes falling back to index."""
 
-    @app.get("/{path:path}", include_in_schema=False)
     async def dashboard(path: str) -> Response:
-        if path.startswith(("api/", "docs", "openapi.json", "redoc")):
-            return Response(
-                status_code=404, content='{"detail":"Not Found"}', media_type="application/json"
-            )
         index = STATIC / "index.html"
         if not index.exists():
             return HTMLResponse(PLACEHOLDER)
@@ -169,3 +189,11 @@ def _mount_dashboard(app: FastAPI) -> None:
             if candidate.is_file() and STATIC.resolve() in candidate.parents:
                 return FileResponse(candidate)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_api_route(
+        "/{path:path}",
+        dashboard,
+        methods=["GET"],
+        include_in_schema=False,
+        route_class_override=DashboardRoute,
+    )

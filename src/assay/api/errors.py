@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("assay.server")
 
 # Constraint failures that mean "someone else wrote first", not a bug: unique and foreign key.
 _CONFLICT_SQLSTATES = {"23505", "23503"}
@@ -39,3 +43,21 @@ def is_conflict(exc: IntegrityError) -> bool:
     if sqlstate:
         return sqlstate in _CONFLICT_SQLSTATES
     return getattr(orig, "sqlite_errorname", None) in _CONFLICT_SQLITE
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to an exception no route turned into one: JSON 500, traceback in the log.
+
+    Clients parse `{"detail": ...}` for every error; a bare "Internal Server Error"
+    text would break that and tell nobody where to look. The exception's type is
+    named (not its message, which may hold paths or data) so a report can be matched
+    to the log line.
+    """
+    log.error(
+        "unhandled %s in %s %s", type(exc).__name__, request.method, request.url.path,
+        exc_info=exc,
+    )
+    return JSONResponse(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        content={"detail": f"internal error: {type(exc).__name__}; see the server log"},
+    )

@@ -15,6 +15,15 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 T = TypeVar("T")
 
 MAX_LIMIT = 200
+MAX_OFFSET = 2**53 - 1
+"""The deepest `offset` accepted: the largest integer a JavaScript client holds exactly.
+
+Without a bound an offset past 2**63 reached the database and failed there (SQLite
+cannot bind it, PostgreSQL's BIGINT cannot hold it). Pages that deep are empty anyway;
+`cursor` is the way to walk far.
+"""
+MAX_CURSOR = 8192
+"""Longer than any cursor this API issues (~4.9 kB: a 300-emoji title, JSON-escaped, base64)."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -31,8 +40,10 @@ class PageParams:
     def __init__(
         self,
         limit: int = Query(50, ge=1, le=MAX_LIMIT, description="Page size, at most 200."),
-        offset: int = Query(0, ge=0),
-        cursor: str | None = Query(None, description="`next_cursor` of the previous page."),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Rows to skip."),
+        cursor: str | None = Query(
+            None, max_length=MAX_CURSOR, description="`next_cursor` of the previous page."
+        ),
     ) -> None:
         self.limit = limit
         self.offset = offset
@@ -49,7 +60,7 @@ def _encode(values: list[Any]) -> str:
 def _decode(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         raise HTTPException(
             422, "cursor is not one this API issued; drop it to start over"
         ) from exc

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from assay.api.deps import Ctx, DbSession, Editor, Viewer
 from assay.api.errors import field_error, not_found
 from assay.api.pagination import Page, PageDep, paginate
+from assay.api.project_errors import answering_project_failures
 from assay.api.routes.projects import get_project
 from assay.api.schemas.generations import (
     MAX_INPUT,
@@ -77,7 +78,9 @@ async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> Gen
     def check_and_create() -> str:
         with ctx.db.session() as session:
             project = get_project(session, body.project_id)
-            tree = current_tree(dict(project.source), ctx.settings.data_dir.resolve() / "git")
+            source = dict(project.source)
+            with answering_project_failures(source.get("path")):
+                tree = current_tree(source, ctx.settings.data_dir.resolve() / "git")
             try:
                 validate_request(request, tree)
             except GenerationInputError as exc:
@@ -94,10 +97,7 @@ async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> Gen
             session.flush()
             return gen.id
 
-    try:
-        generation_id = await asyncio.to_thread(check_and_create)
-    except FileNotFoundError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    generation_id = await asyncio.to_thread(check_and_create)
     assert ctx.generations is not None
     ctx.generations.start(generation_id)
     return GenerateAccepted(generation_id=generation_id, status="queued")
@@ -141,11 +141,9 @@ def project_symbols(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Functions and methods of the project (read with `ast`, never imported)."""
-    project = get_project(session, project_id)
-    try:
-        tree = current_tree(dict(project.source), ctx.settings.data_dir.resolve() / "git")
-    except FileNotFoundError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    source = dict(get_project(session, project_id).source)
+    with answering_project_failures(source.get("path")):
+        tree = current_tree(source, ctx.settings.data_dir.resolve() / "git")
     symbols = list_symbols(tree, q, limit)
     items = [
         SymbolOut(

@@ -9,16 +9,17 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from assay.api.context import AppContext
 from assay.api.deps import Ctx, DbSession, Editor, Viewer
+from assay.api.project_errors import answering_project_failures
 from assay.api.routes.execution import get_plan, plan_out
 from assay.api.routes.projects import get_project
 from assay.api.schemas.execution import PlanOut
 from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, Priority, TestCase, TestRun, Trigger
-from assay.environments import EnvironmentBuildError
 from assay.events import store as events
 from assay.orchestrator.results import plan_counts, verdict
-from assay.runner import CollectionError, collect_tests
+from assay.runner import collect_tests
 from assay.sandbox import Limits
 from assay.services import junit
 from assay.services.source import snapshot_source
@@ -27,12 +28,38 @@ from assay.services.suite_import import reconcile_suite
 router = APIRouter(tags=["suite"])
 
 
-@router.post("/projects/{project_id}/import-tests")
+async def _collect(ctx: AppContext, source: dict[str, Any]) -> list[str]:
+    """Snapshot the source, lease its environment, collect node ids in the sandbox."""
+    settings = ctx.settings
+    snap = await asyncio.to_thread(snapshot_source, source, settings)
+    async with ctx.pool.lease(snap.env_spec) as env:
+        return await collect_tests(
+            snap.path,
+            env.python,
+            settings.workspaces_dir,
+            Limits(
+                wall_seconds=300,
+                memory_bytes=settings.memory_limit_mb << 20,
+                max_processes=settings.max_processes,
+            ),
+            settings.sandbox,
+        )
+
+
+@router.post(
+    "/projects/{project_id}/import-tests",
+    responses={
+        422: {"description": "The project cannot be collected (see `detail`)."},
+        503: {"description": "The sandbox cannot run on this server."},
+    },
+)
 async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any]:
     """Collect the project's own pytest tests in the sandbox; make reference test cases.
 
     Idempotent: a second import creates nothing new, archives tests that disappeared
-    and restores ones that came back.
+    and restores ones that came back. A failure answers `{"detail": "..."}`: 422 when
+    the project must change (collection errors, requirements that do not install, an
+    unreachable git ref), 503 when the sandbox cannot run on this server.
     """
 
     def load() -> dict[str, Any]:
@@ -40,32 +67,8 @@ async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any
             return dict(get_project(session, project_id).source)
 
     source = await asyncio.to_thread(load)
-    settings = ctx.settings
-    try:
-        snap = await asyncio.to_thread(snapshot_source, source, settings)
-        async with ctx.pool.lease(snap.env_spec) as env:
-            nodeids = await collect_tests(
-                snap.path,
-                env.python,
-                settings.workspaces_dir,
-                Limits(
-                    wall_seconds=300,
-                    memory_bytes=settings.memory_limit_mb << 20,
-                    max_processes=settings.max_processes,
-                ),
-                settings.sandbox,
-            )
-    except CollectionError as exc:
-        raise HTTPException(
-            422,
-            {"message": f"pytest could not collect the suite: {exc}", "output": exc.output[-4000:]},
-        ) from exc
-    except EnvironmentBuildError as exc:
-        raise HTTPException(
-            422, {"message": "building the project's environment failed", "output": exc.log_tail}
-        ) from exc
-    except (FileNotFoundError, ValueError) as exc:
-        raise HTTPException(422, str(exc)) from exc
+    with answering_project_failures(source.get("path")):
+        nodeids = await _collect(ctx, source)
 
     def save() -> dict[str, Any]:
         with ctx.db.session() as session:

@@ -19,7 +19,7 @@ import contextlib
 import json
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from assay.api.deps import authenticate_token
 from assay.events import store
@@ -29,11 +29,16 @@ router = APIRouter()
 
 PING_SECONDS = 20.0
 REPLAY_PAGE = 1000
+MAX_SEQ = 2**63 - 1
+"""Event sequence numbers are BIGINT; a larger `since` could not even be compared in SQL."""
 
 
 @router.websocket("/ws")
 async def events_socket(
-    ws: WebSocket, token: str | None = None, since: int | None = None, plan_id: str | None = None
+    ws: WebSocket,
+    token: str | None = None,
+    since: int | None = Query(None, ge=0, le=MAX_SEQ),
+    plan_id: str | None = None,
 ) -> None:
     ctx = ws.app.state.ctx
     await ws.accept()

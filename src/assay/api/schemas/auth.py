@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from assay.api.schemas.base import RequestModel
 from assay.db.models import Role
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -30,21 +31,21 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=1024)
     role: Role = Role.viewer
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestModel):
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=1024)
 
 
-class ApiTokenCreate(BaseModel):
+class ApiTokenCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650, strict=True)
 
 
 class ApiTokenOut(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from assay.api.schemas.base import RequestModel
 from assay.db.models import Origin, PlanStatus, Priority, RunStatus, TestStatus, Trigger
 
 
-class Selection(BaseModel):
+class Selection(RequestModel):
     """Pick test cases by their fields; every given field must match."""
 
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -19,7 +20,7 @@ class Selection(BaseModel):
     origin: list[Origin] = Field(default_factory=list)
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(RequestModel):
     project_id: str = Field(min_length=1, max_length=32)
     test_case_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     selection: Selection | None = None
@@ -75,8 +76,8 @@ class PlanDetail(PlanOut):
     runs: list[RunOut] = Field(default_factory=list)
 
 
-class RerunRequest(BaseModel):
-    failed_only: bool = False
+class RerunRequest(RequestModel):
+    failed_only: StrictBool = False
     priority: Priority | None = None
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from assay.api.schemas.base import RequestModel
 
 MAX_INPUT = 512 * 1024
 
 
-class GenerateRequest(BaseModel):
+class GenerateRequest(RequestModel):
     project_id: str = Field(min_length=1, max_length=32)
     mode: Literal["diff", "function"]
     diff: str | None = Field(default=None, description="A unified diff (`git diff` output).")
@@ -23,8 +25,10 @@ class GenerateRequest(BaseModel):
         default=None, description="A pasted function or module, when no project file has it."
     )
     engine: Literal["builtin", "llm"] = "builtin"
-    max_tests: int = Field(default=20, ge=1, le=200)
-    auto_execute: bool = Field(default=True, description="Queue a plan with the accepted tests.")
+    max_tests: int = Field(default=20, ge=1, le=200, strict=True)
+    auto_execute: StrictBool = Field(
+        default=True, description="Queue a plan with the accepted tests."
+    )
 
     @model_validator(mode="after")
     def _inputs_for_mode(self) -> GenerateRequest:

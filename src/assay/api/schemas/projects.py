@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assay.api.schemas.base import RequestModel
 
-class PathSource(BaseModel):
+
+class PathSource(RequestModel):
     type: Literal["path"]
     path: str = Field(min_length=1, max_length=4096, description="A directory on the server.")
 
 
-class GitSource(BaseModel):
+class GitSource(RequestModel):
     type: Literal["git"]
     url: str = Field(min_length=1, max_length=2048, description="A local or remote git repository.")
     ref: str | None = Field(default=None, max_length=255, description="Branch, tag or commit.")
@@ -22,16 +24,29 @@ class GitSource(BaseModel):
 Source = Annotated[PathSource | GitSource, Field(discriminator="type")]
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=10_000)
     source: Source
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=10_000)
     source: Source | None = None
+
+
+class PathSourceOut(BaseModel):
+    """A stored path source as answered (lenient, unlike the strict request model)."""
+
+    type: Literal["path"]
+    path: str
+
+
+class GitSourceOut(BaseModel):
+    type: Literal["git"]
+    url: str
+    ref: str | None = None
 
 
 class ProjectOut(BaseModel):
@@ -40,7 +55,7 @@ class ProjectOut(BaseModel):
     id: str
     name: str
     description: str
-    source: PathSource | GitSource
+    source: PathSourceOut | GitSourceOut
     created_at: datetime
     updated_at: datetime
     test_count: int = 0

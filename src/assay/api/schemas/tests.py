@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from assay.api.schemas.base import INT32_MAX, RequestModel
 from assay.db.models import Origin, Priority, TestStatus
 
 MAX_CODE = 200_000
@@ -34,7 +35,7 @@ def _clean_tags(tags: list[str] | None) -> list[str] | None:
     return list(seen)
 
 
-class TestCaseBase(BaseModel):
+class TestCaseBase(RequestModel):
     __test__ = False
 
     title: str = Field(min_length=1, max_length=300)
@@ -66,10 +67,15 @@ class TestCaseCreate(TestCaseBase):
         return self
 
 
-class TestCaseUpdate(BaseModel):
+class TestCaseUpdate(RequestModel):
     __test__ = False
 
-    version: int = Field(ge=1, description="The version you edited; a stale one answers 409.")
+    version: int = Field(
+        ge=1,
+        le=INT32_MAX,
+        strict=True,
+        description="The version you edited; a stale one answers 409.",
+    )
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
     code: str | None = Field(default=None, max_length=MAX_CODE)
@@ -104,7 +110,7 @@ class TestCaseOut(BaseModel):
     version: int
 
 
-class BulkUpdate(BaseModel):
+class BulkUpdate(RequestModel):
     ids: list[str] = Field(min_length=1, max_length=1000)
     status: TestStatus | None = None
     add_tags: list[Tag] = Field(default_factory=list, max_length=50)
