@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from assay.environments.builder import uv_binary
+from assay.environments.uv import uv_binary
 from assay.sandbox.isolation import bwrap_path
 from tests.execution.test_private_dirs import clone_into
 from tests.servers import ServerProcess, wait_final

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from assay.environments.interpreters import find_interpreter
 from assay.environments.spec import EnvSpec
+from assay.environments.uv import uv_binary
 
 BUILD_TIMEOUT_S = 900.0
 LOG_TAIL = 4000
@@ -25,15 +26,6 @@ class EnvironmentBuildError(Exception):
     def __init__(self, message: str, log_tail: str = "") -> None:
         super().__init__(f"{message}\n{log_tail}".strip())
         self.log_tail = log_tail
-
-
-def uv_binary() -> str | None:
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
 
 
 def _installer_env(envs_dir: Path) -> dict[str, str]:

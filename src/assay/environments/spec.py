@@ -1,9 +1,10 @@
-"""What defines an environment, and reading it from a project.
+"""What defines an environment, and making one from a project's declarations.
 
 Two projects with the same requirements (after normalization) and Python version
 share an environment; changing either, or the runner's own needs, makes a new one.
-The project itself is never installed: its snapshot is on sys.path (and `src/`
-for src layouts), so the same environment serves every commit of the project.
+What a project declares is read by `declarations`, its interpreter chosen by
+`interpreters`; the spec holds only the outcome, so a worker on another machine
+builds the same environment from it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 import sys
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from assay.environments.declarations import Choice, DeclarationError, Detection, detect
+from assay.environments.interpreters import choose_version
+from assay.environments.uv import uv_binary
 
 RUNNER_PACKAGES = ("pytest", "coverage", "hypothesis")
 RUNNER_VERSION = "3"
 """Bump when RUNNER_PACKAGES or how environments are built changes: old ones are not reused."""
 
-TEST_EXTRAS = ("test", "tests", "testing")
 
 
 def default_python_version() -> str:
@@ -55,50 +59,59 @@ class EnvSpec:
         return asdict(self)
 
 
-def _read_requirements(path: Path, root: Path, seen: set[Path]) -> list[str]:
-    """Requirement lines of a pip requirements file, following -r includes.
+def _lock_requirements(project: Path, groups: list[str]) -> list[str]:
+    """`uv.lock`, exported frozen: the locked versions of runtime deps and test groups.
 
-    Options (index URLs, -e, -c) and local paths are dropped: the project is not
-    installed, and index settings are the operator's to choose, not the project's.
+    uv reads the lock and pyproject.toml only (no build, no project code); a lock
+    that disagrees with pyproject.toml is the project's to fix, and says so.
     """
-    path = path.resolve()
-    if path in seen or not path.is_file():
-        return []
-    seen.add(path)
-    out: list[str] = []
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line:
-            continue
-        include = re.match(r"^(-r|--requirement)\s*=?\s*(\S+)$", line)
-        if include:
-            target = (path.parent / include.group(2)).resolve()
-            if target == root or root in target.parents:
-                out += _read_requirements(target, root, seen)
-            continue
-        if line.startswith(("-", ".", "/", "file:")):
-            continue
-        out.append(line)
-    return out
+    uv = uv_binary()
+    if uv is None:
+        raise DeclarationError("the project has a uv.lock, and uv is not installed here")
+    argv = [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-header",
+            "--format", "requirements-txt", *[a for g in groups for a in ("--group", g)]]
+    done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=120,
+                          check=False)
+    if done.returncode != 0:
+        raise DeclarationError(f"uv.lock cannot be exported: {done.stderr.strip()[-2000:]}")
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    return [line for line in lines if line and not line.startswith(("#", "-e", "."))]
+
+
+@dataclass
+class ProjectEnvironment:
+    """What was detected in a project and the environment spec made from it."""
+
+    spec: EnvSpec
+    detection: Detection
+    python_reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.detection.to_dict(), "python_version": self.spec.python_version,
+                "python_reason": self.python_reason, "env_key": self.spec.key,
+                "install_list": self.spec.install_list}
+
+
+def detect_environment(
+    project_dir: Path, choice: Choice | None = None, python_version: str | None = None,
+) -> ProjectEnvironment:
+    """Read the project's declarations (see `declarations`) and choose its interpreter.
+
+    Raises DeclarationError (or NoInterpreter) with a message naming what to fix.
+    """
+    detection = detect(project_dir, choice)
+    requirements = [r.text for r in detection.requirements]
+    if detection.lock is not None and (choice is None or choice.requirement_files is None):
+        extra = [r for r in requirements if r in (choice.extra_requirements if choice else [])]
+        requirements = _lock_requirements(project_dir, detection.lock_groups) + extra
+    if python_version:
+        version, reason = choose_version(None, python_version)
+        reason = "set in the project's settings"
+    else:
+        version, reason = choose_version(detection.requires_python, detection.python_pin)
+    return ProjectEnvironment(EnvSpec(requirements, version), detection, reason)
 
 
 def spec_for_project(project_dir: Path, python_version: str | None = None) -> EnvSpec:
-    """requirements.txt if present, else pyproject's dependencies plus its test extras."""
-    version = python_version or default_python_version()
-    root = project_dir.resolve()
-    req = root / "requirements.txt"
-    if req.is_file():
-        return EnvSpec(_read_requirements(req, root, set()), version)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{pyproject.name} is not valid TOML: {exc}") from exc
-        project = data.get("project", {})
-        reqs = list(project.get("dependencies", []))
-        extras = project.get("optional-dependencies", {})
-        for name in TEST_EXTRAS:
-            reqs += extras.get(name, [])
-        return EnvSpec(reqs, version)
-    return EnvSpec([], version)
+    """The environment spec for `project_dir` as detected (see `detect_environment`)."""
+    return detect_environment(project_dir, None, python_version).spec
