@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.conftest import ADMIN_PASSWORD
+from tests.gates import Gate
 from tests.servers import ServerProcess, wait_final
 
 pytestmark = pytest.mark.slow
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.slow
 def test_kill_9_mid_run_then_restart(
     db_url: str, data_dir: Path, env_cache: Path, project_dir: Path
 ) -> None:
+    # Every test holds its slot until released: at the kill, work is under way for sure.
+    gate = Gate(data_dir)
     server = ServerProcess(data_dir, db_url, env_cache, ADMIN_PASSWORD,
                            ASSAY_WORKERS="2", ASSAY_LEASE_SECONDS="10").start()
     try:
@@ -28,18 +31,15 @@ def test_kill_9_mid_run_then_restart(
         ids = []
         for i in range(4):
             r = api.post("/tests", json={
-                "project_id": project["id"], "title": f"sleep {i}",
-                "code": f"import time\n\n\ndef test_sleep_{i}():\n    time.sleep(0.4)\n"})
+                "project_id": project["id"], "title": f"step {i}",
+                "code": gate.code(f"test_step_{i}")})
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
         plans = [api.post("/execution/plans", json={
             "project_id": project["id"], "test_case_ids": ids}).json()["id"] for _ in range(4)]
 
-        # Wait until work is really under way, then pull the plug.
-        deadline = time.monotonic() + 60
-        while api.get("/execution/metrics").json()["running_tests"] == 0:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
+        # Both slots are inside a test (in the sandbox): pull the plug.
+        gate.wait_started(count=2)
         server.kill9()
     finally:
         server.stop()
@@ -49,7 +49,8 @@ def test_kill_9_mid_run_then_restart(
     try:
         token = server.login("admin", ADMIN_PASSWORD)
         api = server.client(token)
-        finals = [wait_final(api, p, timeout=120) for p in plans]
+        with gate.releasing():  # from now on every test, run again or not, may finish
+            finals = [wait_final(api, p, timeout=120) for p in plans]
         assert [p["status"] for p in finals] == ["passed"] * 4, server.log()
         for plan in finals:
             assert all(r["status"] == "passed" for r in plan["runs"])
@@ -86,11 +87,17 @@ def test_sigterm_closes_live_sockets_and_stops_promptly(
     token = server.login("admin", ADMIN_PASSWORD)
     with connect(server.url.replace("http", "ws") + f"/api/v1/ws?token={token}") as ws:
         assert json.loads(ws.recv(timeout=10))["type"] == "hello"
-        started = time.monotonic()
-        server.stop()
-        assert time.monotonic() - started < 10, "an open WebSocket held the stop"
+        server.stop()  # SIGTERM, and wait for the process to exit
         with pytest.raises(ConnectionClosed) as closed:
             while True:
-                ws.recv(timeout=5)
+                ws.recv(timeout=30)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
-    assert "Test execution orchestrator stopped" in server.log()
+    log = server.log()
+    # It exited on the SIGTERM itself (uvicorn re-raises it after a clean shutdown),
+    # not on the SIGKILL that `stop()` falls back to.
+    assert server.proc is not None and server.proc.returncode in (0, -signal.SIGTERM), log
+    assert "Test execution orchestrator stopped" in log
+    # "Promptly" is the event, not a duration: uvicorn logs this line when an open
+    # connection made it wait out its whole graceful-shutdown timeout (15 s).
+    assert "Shutting down" in log  # (uvicorn's shutdown messages do reach this log)
+    assert "timeout graceful shutdown exceeded" not in log, "an open WebSocket held the stop"

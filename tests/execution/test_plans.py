@@ -147,7 +147,7 @@ def test_metrics_health_and_prometheus(
     settings = c.app.state.ctx.settings  # type: ignore[attr-defined]
     if settings.executor == "local":
         assert m["workers_total"] == settings.workers
-    else:  # Celery workers are counted as their heartbeats arrive
+    else:  # Celery: the fixture waited until the server had registered its workers
         assert m["workers_total"] >= 1
     assert m["last_heartbeat"] and m["uptime_s"] >= 0
 

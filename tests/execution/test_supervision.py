@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -111,4 +110,3 @@ def _events(c: TestClient, h: dict[str, str]) -> list[dict[str, object]]:
                 return out
             if "." in msg["type"]:
                 out.append(msg)
-        time.sleep(0)

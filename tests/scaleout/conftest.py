@@ -200,7 +200,7 @@ class Fleet:
             self.wait_ready(worker, broker)
         return worker
 
-    def wait_ready(self, worker: Worker, broker: str = "redis", timeout: float = 30) -> None:
+    def wait_ready(self, worker: Worker, broker: str = "redis", timeout: float = 60) -> None:
         app = make_celery(self.ns.settings(broker))
         try:
             deadline = time.monotonic() + timeout

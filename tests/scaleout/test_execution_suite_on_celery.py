@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
 from assay.config import Settings
+from tests.conftest import ADMIN_PASSWORD, login
 from tests.execution.test_dispatch import (  # noqa: F401  (re-collected here)
     test_cancel_kills_the_whole_process_tree,
     test_per_test_timeout_fails_that_test_and_the_batch_goes_on,
@@ -27,6 +29,7 @@ from tests.execution.test_websocket import (  # noqa: F401
     test_reconnect_with_since_sees_exactly_the_missed_events,
 )
 from tests.scaleout.conftest import Namespace, Worker
+from tests.scaleout.helpers import API, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +51,28 @@ def settings(settings: Settings, ns: Namespace, two_workers: list[Worker]) -> Se
         "celery_queue": celery.celery_queue,
         "job_heartbeat_seconds": celery.job_heartbeat_seconds,
     })
+
+
+@pytest.fixture
+def live_client(live_client: TestClient, two_workers: list[Worker]) -> TestClient:
+    """The server, once its worker monitor has registered both workers.
+
+    The monitor learns of a worker from its first heartbeat, then asks it for its
+    process count; until both answers are in, the worker counts for nothing in
+    `workers_total`. So wait on the registry the server exposes (GET /workers) until
+    every worker of the fixture is listed online with its concurrency: the tests then
+    start from a server that knows its workers, however late the first heartbeat is.
+    """
+    headers = login(live_client, "admin", ADMIN_PASSWORD)
+    names = {w.name for w in two_workers}
+
+    def registered() -> bool:
+        listed = live_client.get(f"{API}/workers", headers=headers).json()["workers"]
+        ready = {w["name"] for w in listed if w["online"] and w["concurrency"]}
+        return names <= ready
+
+    wait_for(registered, 60, f"the worker monitor to register {sorted(names)}")
+    return live_client
 
 
 @pytest.fixture

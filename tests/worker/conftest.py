@@ -12,7 +12,7 @@ import asyncio
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,15 +86,22 @@ def make_job(python: Path, scratch: Path, items: list[JobItem], *, isolation: st
                test_timeout_s=test_timeout_s, isolation=isolation)
 
 
-async def record(job: Job, cancel: asyncio.Event | None = None) -> Recorded:
+async def record(
+    job: Job,
+    cancel: asyncio.Event | None = None,
+    on_event: Callable[[ItemStarted | ItemFinished], None] | None = None,
+) -> Recorded:
+    """Run `job`, keeping every event; `on_event` sees each one as it arrives."""
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     events: list[tuple[float, ItemStarted | ItemFinished]] = []
 
-    async def on_event(event: ItemStarted | ItemFinished) -> None:
+    async def keep(event: ItemStarted | ItemFinished) -> None:
         events.append((loop.time() - t0, event))
+        if on_event is not None:
+            on_event(event)
 
-    outcome = await run_job(job, on_event, cancel)
+    outcome = await run_job(job, keep, cancel)
     rec = Recorded(outcome=outcome, events=events, finished_at=loop.time() - t0)
     keys = [e.key for _, e in events]
     for item in job.items:  # the contract: exactly one start and one finish per item

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from assay.runner import Job, JobItem
+from assay.runner import ItemFinished, ItemStarted, Job, JobItem
 from assay.snapshots import snapshot_hash, snapshot_tree
-from tests.worker.conftest import ISOLATIONS, code, make_job, record, ref, run
+from tests.gates import Gate
+from tests.worker.conftest import ISOLATIONS, Recorded, code, make_job, record, ref, run
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
@@ -106,15 +108,33 @@ def test_reference_items_run_in_a_copy_of_the_snapshot(
 
 
 def test_results_stream_before_the_process_ends(base_python: Path, scratch: Path) -> None:
+    """`slow` holds the pytest process open until this test has received `fast`'s result
+    and `slow`'s start: it can only pass if events stream while the process runs."""
+    gate = Gate(scratch / "ws")
     job = make_job(base_python, scratch, [
         code("fast", "def test_fast():\n    pass\n"),
-        code("slow", "import time\n\ndef test_slow():\n    time.sleep(2.5)\n"),
+        code("slow", gate.code("test_slow")),
     ])
-    rec = run(job)
-    fast_done = next(t for t, e in rec.events if e.key == "fast" and e.type == "item_finished")
-    slow_started = next(t for t, e in rec.events if e.key == "slow" and e.type == "item_started")
-    assert fast_done < rec.finished_at - 2.0
-    assert slow_started < rec.finished_at - 2.0
+
+    async def scenario() -> Recorded:
+        streamed = asyncio.Event()
+        seen: set[tuple[str, str]] = set()
+
+        def on_event(event: ItemStarted | ItemFinished) -> None:
+            seen.add((event.key, event.type))
+            if {("fast", "item_finished"), ("slow", "item_started")} <= seen:
+                streamed.set()
+
+        task = asyncio.create_task(record(job, on_event=on_event))
+        await asyncio.wait_for(streamed.wait(), 120)
+        # The events are in while `slow` still holds the process; now let it finish.
+        await asyncio.to_thread(gate.wait_started)
+        gate.release()
+        return await asyncio.wait_for(task, 120)
+
+    rec = asyncio.run(scenario())
+    assert rec.results["fast"].outcome == "passed"
+    assert rec.results["slow"].outcome == "passed", rec.results["slow"].failure
     assert rec.started["slow"].nodeid and rec.started["slow"].nodeid.endswith("::test_slow")
 
 
@@ -212,20 +232,24 @@ def test_cancel_kills_the_whole_tree_including_setsid_children(
     async def scenario() -> None:
         cancel = asyncio.Event()
         task = asyncio.create_task(record(job, cancel))
-        for _ in range(100):
-            await asyncio.sleep(0.1)
-            if _processes_with(token):
-                break
-        assert _processes_with(token), "the setsid child never started"
+        await until(lambda: bool(_processes_with(token)), "the setsid child to start")
         cancel.set()
-        rec = await asyncio.wait_for(task, 15)
+        rec = await asyncio.wait_for(task, 60)
         assert rec.outcome.cancelled
         assert rec.results["sleeper"].outcome == "error"
         assert rec.results["later"].outcome == "error"
-        await asyncio.sleep(0.2)
-        assert _processes_with(token) == []
+        await until(lambda: not _processes_with(token), "the setsid child to be killed")
 
     asyncio.run(scenario())
+
+
+async def until(condition: Callable[[], bool], what: str, within_s: float = 60) -> None:
+    """Poll `condition` (real state: /proc) until it holds; fail after `within_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not condition():
+        assert loop.time() < deadline, f"timed out after {within_s} s waiting for {what}"
+        await asyncio.sleep(0.05)
 
 
 def test_code_items_run_under_a_project_with_its_own_python_files(

@@ -69,7 +69,10 @@ def test_wall_timeout_kills(scratch: Path, isolation: str) -> None:
     res = asyncio.run(run_sandboxed([PY, "-c", "import time; time.sleep(60)"],
                                     workspace=scratch, isolation=isolation,
                                     limits=Limits(wall_seconds=1.0)))
-    assert res.timed_out and res.duration_s < 5
+    # The guarantee is that the wall limit ended the run, not the sleep: `timed_out`
+    # says the parent's timer fired, and the bound (half the sleep, far above the 1 s
+    # limit plus a kill on a loaded machine) says the process did not run to its end.
+    assert res.timed_out and res.duration_s < 30
 
 
 def test_output_is_bounded(scratch: Path) -> None:

@@ -118,6 +118,7 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
     include = sorted({t.file for t in targets})
     report = await observe(runner, calls, include)
     proposal.errors.extend(report.errors)
+    proposal.notes.extend(report.notes)
     has_hypothesis = bool(report.env.get("hypothesis"))
     if not has_hypothesis and any(w.properties for w in works):
         proposal.notes.append(
@@ -129,11 +130,20 @@ async def propose(targets: list[TargetInfo], runner: SandboxRunner, max_tests: i
     for work in works:
         t = work.target
         observations = [report.observations[c.id] for c in work.calls]
-        unstable = sum(1 for o in observations if o.outcomes and not o.stable)
-        if unstable:
+        varied = sum(1 for o in observations if o.varied)
+        if varied:
             proposal.notes.append(
-                f"{t.name}: {unstable} call(s) gave different results between runs; "
+                f"{t.name}: {varied} call(s) gave different results between runs; "
                 "their values are not asserted"
+            )
+        unconfirmed = sum(
+            1 for o in observations if o.outcomes and not o.crashed and not o.varied
+            and not o.stable and o.first.get("status") in ("return", "raise", "iterator")
+        )
+        if unconfirmed:
+            proposal.notes.append(
+                f"{t.name}: {unconfirmed} call(s) could not be repeated often enough "
+                "within the probe's time budget to rule out chance; their values are not asserted"
             )
         queue: list[Submission] = []
         selected = _select(observations, t, per_target)

@@ -1,9 +1,11 @@
 """Write characterization tests from observations: one behaviour per test, named after it.
 
 A test pins what the code does today (return value or exception) so a later change in
-behaviour is noticed. Only what was identical in every observed call is asserted;
-for a value that varied (time, randomness, ids) only its type is, so the test never
-flakes on it.
+behaviour is noticed. A value (or an exception's message) is asserted only when the
+probe confirmed it stable: identical in every call, across enough interpreters that
+chance agreement is negligible (`Observation.stable`, see probe.py). For a value that
+varied (time, randomness, ids) or could not be confirmed, only its type is, so the
+test never flakes on it.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def _type_assert(
 
 def write_example(obs: Observation, target: TargetInfo) -> GeneratedTest | None:
     """A test for one observed call, or None when nothing stable can be asserted."""
-    outs = [o for o in obs.outcomes]
+    outs = list(obs.outcomes)
     if not outs or obs.crashed:
         return None
     statuses = {o.get("status") for o in outs}
@@ -165,8 +167,7 @@ def write_example(obs: Observation, target: TargetInfo) -> GeneratedTest | None:
             return None
         tname, timps = named
         imports |= timps | {"import pytest"}
-        messages = {o.get("message", "") for o in outs}
-        msg = messages.pop() if len(messages) == 1 else ""
+        msg = first.get("message", "") if obs.stable else ""
         match = f", match={msg!r}" if msg and SIMPLE_MESSAGE.match(msg) and "0x" not in msg else ""
         body += [f"with pytest.raises({tname}{match}):", f"    {call}"]
         return GeneratedTest(
@@ -174,8 +175,7 @@ def write_example(obs: Observation, target: TargetInfo) -> GeneratedTest | None:
             imports,
             body,
         )
-    values = {_value_key(o) for o in outs}
-    stable = len(values) == 1
+    stable = obs.stable
     if status == "iterator":
         helper = call if first.get("exhausted") else f"itertools.islice({call}, 50)"
         if not first.get("exhausted"):
@@ -213,9 +213,3 @@ def write_example(obs: Observation, target: TargetInfo) -> GeneratedTest | None:
 def json_key(value: object) -> str:
     return repr(sorted(value.items())) if isinstance(value, dict) else repr(value)
 
-
-def _value_key(outcome: dict[str, Any]) -> str:
-    v = outcome.get("value", {})
-    return json_key({k: v.get(k) for k in ("kind", "repr", "type", "len")}) + str(
-        outcome.get("exhausted")
-    )
