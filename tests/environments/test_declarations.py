@@ -72,7 +72,8 @@ def test_test_extras_tox_and_setup_cfg(tmp_path: Path) -> None:
         [project.optional-dependencies]
         testing = ["pytest-xdist"]
     """})
-    assert used(extras) == {"pytest-xdist": "pyproject.toml [project.optional-dependencies] testing"}
+    assert used(extras) == {
+        "pytest-xdist": "pyproject.toml [project.optional-dependencies] testing"}
     tox = write(tmp_path / "tox", {"tox.ini": """
         [testenv]
         deps =
@@ -162,5 +163,5 @@ def test_a_uv_lock_is_installed_frozen_with_the_test_groups(tmp_path: Path) -> N
     # frozen: what the lock says, even when pyproject.toml has moved on (as `uv sync --frozen`)
     assert detect_environment(tmp_path).spec.requirements == requirements
     (tmp_path / "uv.lock").write_text("this is not a lock\n")
-    with pytest.raises(DeclarationError, match="uv.lock cannot be exported"):
+    with pytest.raises(DeclarationError, match=r"uv\.lock cannot be exported"):
         detect_environment(tmp_path)

@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import HTTPException, status
 
 from assay.environments import EnvironmentBuildError
+from assay.environments.install import ProjectBuildError
 from assay.runner import CollectionError
 from assay.sandbox import SandboxPathError, SandboxUnavailable
 from assay.snapshots import SnapshotError
@@ -79,6 +80,8 @@ def project_failure(exc: BaseException, project_dir: str | None = None) -> HTTPE
             "check its requirements (requirements.txt or pyproject.toml)"
         )
         return HTTPException(unprocessable, _with_output(summary, exc.log_tail))
+    if isinstance(exc, ProjectBuildError):
+        return HTTPException(unprocessable, str(exc))
     if isinstance(exc, SnapshotError):
         return HTTPException(unprocessable, f"the project's source cannot be read: {exc}")
     if isinstance(exc, SandboxUnavailable):

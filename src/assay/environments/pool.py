@@ -43,6 +43,13 @@ class Environment:
     path: Path
     python: Path
 
+    def install_dir(self, snapshot_hash: str) -> Path:
+        """Where the project at `snapshot_hash` is installed for this environment's key.
+
+        Beside the copies, not in one: every copy of a key shares the installs.
+        """
+        return self.path.parent.parent / "installs" / snapshot_hash
+
 
 @dataclass
 class EnvironmentInfo:

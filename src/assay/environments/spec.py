@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from assay.environments.declarations import Choice, DeclarationError, Detection, detect
+from assay.environments.install import build_backend, wants_install
 from assay.environments.interpreters import choose_version
 from assay.environments.uv import uv_binary
 
 RUNNER_PACKAGES = ("pytest", "coverage", "hypothesis")
 RUNNER_VERSION = "3"
 """Bump when RUNNER_PACKAGES or how environments are built changes: old ones are not reused."""
-
 
 
 def default_python_version() -> str:
@@ -39,21 +39,33 @@ def normalize(requirement: str) -> str:
 
 @dataclass
 class EnvSpec:
+    """An environment's definition: its requirements, Python, and the project's build needs.
+
+    `install_project` says the project itself is installed into what its tests run
+    in (per snapshot, see `environments.install`); the environment then also holds
+    its build backend (`build_requires`), so the build needs no network.
+    """
+
     requirements: list[str]
     python_version: str = field(default_factory=default_python_version)
+    install_project: bool = False
+    build_requires: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
-        payload = json.dumps({
+        payload: dict[str, Any] = {
             "python": self.python_version,
             "requirements": sorted({normalize(r) for r in self.requirements if r.strip()}),
             "runner": RUNNER_VERSION,
-        })
-        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+        }
+        if self.install_project:
+            payload["build"] = sorted({normalize(r) for r in self.build_requires})
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:20]
 
     @property
     def install_list(self) -> list[str]:
-        return [*RUNNER_PACKAGES, *(r.strip() for r in self.requirements if r.strip())]
+        build = self.build_requires if self.install_project else []
+        return [*RUNNER_PACKAGES, *(r.strip() for r in [*self.requirements, *build] if r.strip())]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +106,7 @@ class ProjectEnvironment:
 
 def detect_environment(
     project_dir: Path, choice: Choice | None = None, python_version: str | None = None,
+    install_project: bool | None = None,
 ) -> ProjectEnvironment:
     """Read the project's declarations (see `declarations`) and choose its interpreter.
 
@@ -109,7 +122,9 @@ def detect_environment(
         reason = "set in the project's settings"
     else:
         version, reason = choose_version(detection.requires_python, detection.python_pin)
-    return ProjectEnvironment(EnvSpec(requirements, version), detection, reason)
+    install = wants_install(project_dir) if install_project is None else install_project
+    build = build_backend(project_dir)[2] if install else []
+    return ProjectEnvironment(EnvSpec(requirements, version, install, build), detection, reason)
 
 
 def spec_for_project(project_dir: Path, python_version: str | None = None) -> EnvSpec:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from assay.environments import EnvironmentPool, EnvSpec
+from assay.environments import Environment, EnvironmentPool, EnvSpec
 from assay.runner import ItemFinished, ItemStarted, Job, JobItem, JobOutcome, run_job
 from assay.sandbox import Limits
 
@@ -70,11 +70,14 @@ class JobSpec:
             extra=d.get("extra") or {},
         )
 
-    def to_job(self, python: Path, snapshot_dir: Path, workspaces_dir: Path) -> Job:
+    def to_job(self, env: Environment, snapshot_dir: Path, workspaces_dir: Path) -> Job:
+        """The job for `env`; the project is installed (cached per snapshot) when its spec says."""
+        install = env.install_dir(self.snapshot_hash) if self.env_spec.install_project else None
         return Job(
+            install_dir=install,
             job_id=self.job_id,
             items=self.items,
-            python=python,
+            python=env.python,
             snapshot_dir=snapshot_dir,
             workspaces_dir=workspaces_dir,
             limits=self.limits,
@@ -108,7 +111,7 @@ class LocalExecutor:
     async def run(self, spec: JobSpec, on_event: OnEvent, cancel: asyncio.Event) -> JobOutcome:
         assert spec.snapshot_dir is not None, "the local executor runs local snapshots"
         async with self.pool.lease(spec.env_spec) as env:
-            job = spec.to_job(env.python, spec.snapshot_dir, self.workspaces_dir)
+            job = spec.to_job(env, spec.snapshot_dir, self.workspaces_dir)
             return await run_job(job, on_event, cancel)
 
     async def close(self) -> None:

@@ -11,9 +11,16 @@ import json
 import shutil
 from pathlib import Path
 
+from assay.environments.install import ensure_installed
 from assay.runner.pytest_cmd import collect_argv, environment_root
-from assay.runner.workspace import PLUGIN_MODULE, PLUGIN_SOURCE, copy_project, create_workspace
-from assay.sandbox import Limits, run_sandboxed
+from assay.runner.workspace import (
+    PLUGIN_MODULE,
+    PLUGIN_SOURCE,
+    copy_project,
+    create_workspace,
+    install_site,
+)
+from assay.sandbox import Limits, resolve_isolation, run_sandboxed
 
 
 class CollectionError(RuntimeError):
@@ -26,16 +33,29 @@ class CollectionError(RuntimeError):
 
 async def collect_tests(
     snapshot_dir: Path, python: Path, workspaces_dir: Path, limits: Limits,
-    isolation: str = "auto",
+    isolation: str = "auto", install_dir: Path | None = None,
 ) -> list[str]:
-    """Node ids as `pytest --collect-only -q` in the project would list them."""
+    """Node ids as `pytest --collect-only -q` in the project would list them.
+
+    With `install_dir`, the project is installed first (cached per snapshot), as its
+    developers' `pip install -e .` would have it; a failed build raises
+    ProjectBuildError with its log.
+    """
+    installed = None
+    if install_dir is not None:
+        installed = await ensure_installed(install_dir, snapshot_dir, python, workspaces_dir,
+                                           limits, resolve_isolation(isolation),
+                                           environment_root(python))
     root = await asyncio.to_thread(create_workspace, workspaces_dir, "collect")
     try:
         project = root / "project"
-        await asyncio.to_thread(copy_project, snapshot_dir, project)
+        await asyncio.to_thread(copy_project, installed.tree if installed else snapshot_dir,
+                                project)
         plugin_dir = root / ".assay"
         plugin_dir.mkdir()
         shutil.copyfile(PLUGIN_SOURCE, plugin_dir / f"{PLUGIN_MODULE}.py")
+        if installed is not None:
+            await asyncio.to_thread(install_site, installed, plugin_dir, project)
         collected: list[list[str]] = []
         errors: list[str] = []
 

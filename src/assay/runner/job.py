@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from assay.environments.install import ProjectBuildError, ensure_installed
 from assay.runner.models import ItemFinished, ItemStarted, Job, JobOutcome
 from assay.runner.pytest_cmd import environment_root, run_argv
 from assay.runner.tracker import Event, Tracker
@@ -39,7 +40,15 @@ async def run_job(
     try:
         mode = resolve_isolation(job.isolation)
     except SandboxUnavailable as exc:
-        return await _refuse(job, on_event, str(exc))
+        return await _refuse(job, on_event, str(exc), "unavailable")
+    installed = None
+    if job.install_dir is not None and job.snapshot_dir is not None:
+        try:
+            installed = await ensure_installed(
+                job.install_dir, job.snapshot_dir, job.python, job.workspaces_dir,
+                job.limits, mode, environment_root(job.python))
+        except ProjectBuildError as exc:
+            return await _refuse(job, on_event, str(exc), mode)
     root = await asyncio.to_thread(create_workspace, job.workspaces_dir, job.job_id)
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
     consumer = asyncio.create_task(_deliver(queue, on_event))
@@ -48,7 +57,7 @@ async def run_job(
     tracker = Tracker(job.items, {}, job.limits.output_bytes)
     try:
         try:
-            ws = await asyncio.to_thread(prepare, job, root)
+            ws = await asyncio.to_thread(prepare, job, root, installed)
         except OSError as exc:
             tracker.close_all(f"could not prepare the workspace: {exc}")
         else:
@@ -72,13 +81,14 @@ async def run_job(
     return outcome
 
 
-async def _refuse(job: Job, on_event: OnEvent, reason: str) -> JobOutcome:
-    """No sandbox can start here: every item ends in error with the reason, none runs."""
+async def _refuse(job: Job, on_event: OnEvent, reason: str, isolation: str) -> JobOutcome:
+    """The job cannot start (no sandbox here, the project does not build): every item
+    ends in error with the reason, none runs."""
     tracker = Tracker(job.items, {}, job.limits.output_bytes)
     tracker.close_all(f"not run: {reason}")
     for event in tracker.take_events():
         await on_event(event)
-    return JobOutcome(isolation="unavailable", exit_code=None, timed_out=False, cancelled=False,
+    return JobOutcome(isolation=isolation, exit_code=None, timed_out=False, cancelled=False,
                       duration_s=0.0, stderr_tail=reason, items_reported=0,
                       invocations=0)
 

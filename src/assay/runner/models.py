@@ -48,9 +48,12 @@ class Job:
     limits: Limits
     test_timeout_s: float = 60.0
     isolation: str = "auto"
+    install_dir: Path | None = None
+    """Where the project's install for this snapshot is cached; None: not installed."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "install_dir": str(self.install_dir) if self.install_dir else None,
             "job_id": self.job_id,
             "items": [item.to_dict() for item in self.items],
             "python": str(self.python),
@@ -72,6 +75,7 @@ class Job:
             limits=Limits.from_dict(d["limits"]),
             test_timeout_s=float(d.get("test_timeout_s", 60.0)),
             isolation=d.get("isolation", "auto"),
+            install_dir=Path(d["install_dir"]) if d.get("install_dir") else None,
         )
 
 

@@ -20,6 +20,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assay.environments.install import SITECUSTOMIZE, InstalledProject, lay_site
 from assay.runner.models import Job
 
 PLUGIN_SOURCE = Path(__file__).with_name("_assay_stream.py")
@@ -56,6 +57,17 @@ def create_workspace(workspaces_dir: Path, job_id: str) -> Path:
     return root
 
 
+def install_site(installed: InstalledProject, plugin_dir: Path, project: Path) -> None:
+    """The project's site files (dist-info, .pth) pointed at `project`, made a site dir.
+
+    `sitecustomize` on PYTHONPATH runs before anything else in the interpreter, so
+    `.pth` files work and `importlib.metadata` finds the project before pytest starts.
+    """
+    site = plugin_dir / "site"
+    lay_site(installed.site, site, project)
+    (plugin_dir / "sitecustomize.py").write_text(SITECUSTOMIZE.format(site=str(site)), "utf-8")
+
+
 def copy_project(snapshot_dir: Path | None, dest: Path) -> None:
     """Copy the snapshot; tests get their own writable copy, never the stored one."""
     if snapshot_dir is None:
@@ -66,11 +78,13 @@ def copy_project(snapshot_dir: Path | None, dest: Path) -> None:
     shutil.copytree(snapshot_dir, dest, symlinks=True)
 
 
-def prepare(job: Job, root: Path) -> Workspace:
+def prepare(job: Job, root: Path, installed: InstalledProject | None = None) -> Workspace:
     ws = Workspace(root=root, project=root / "project", plugin_dir=root / ".assay")
-    copy_project(job.snapshot_dir, ws.project)
+    copy_project(installed.tree if installed else job.snapshot_dir, ws.project)
     ws.plugin_dir.mkdir()
     shutil.copyfile(PLUGIN_SOURCE, ws.plugin_dir / f"{PLUGIN_MODULE}.py")
+    if installed is not None:
+        install_site(installed, ws.plugin_dir, ws.project)
     code_items = [item for item in job.items if item.kind == "code"]
     if code_items:
         tests_dir = ws.project / "_assay_tests"

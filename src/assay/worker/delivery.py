@@ -131,7 +131,7 @@ class Delivery:
             settings.worker_trust_local_snapshots,
         )
         async with self.pool.lease(self.spec.env_spec) as env:
-            job = self.spec.to_job(env.python, snapshot, settings.workspaces_dir)
+            job = self.spec.to_job(env, snapshot, settings.workspaces_dir)
             return await run_job(job, self.on_event, self.cancel)
 
     async def _beat(self) -> None:

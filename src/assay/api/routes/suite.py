@@ -43,6 +43,7 @@ async def _collect(ctx: AppContext, source: dict[str, Any]) -> list[str]:
                 max_processes=settings.max_processes,
             ),
             settings.sandbox,
+            env.install_dir(snap.digest) if snap.env_spec.install_project else None,
         )
 
 

@@ -1,0 +1,55 @@
+"""Assay sets up and runs a project as its own developers do, outcome for outcome.
+
+Each fixture shape (see `shapes.py`) is imported through the API and all its tests
+run in a plan; the outcome of every node id must equal what `pip install -e .` plus
+the project's declared test dependencies plus `pytest` gives in a fresh venv.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import ADMIN_PASSWORD, login, make_project
+from tests.execution.helpers import wait_plan
+from tests.projects.shapes import SHAPES, reference_outcomes, write_shape
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """SQLite only: the shapes exercise environments, not the database."""
+    import shutil
+
+    path = tmp_path / "assay.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_outcomes_match_the_developers_setup(
+    shape: str, live_client: TestClient, tmp_path: Path
+) -> None:
+    project_dir = write_shape(tmp_path / "project", shape)
+    expected = reference_outcomes(project_dir, shape, tmp_path / "reference")
+    assert expected, "the reference run collected nothing"
+
+    c, h = live_client, login(live_client, "admin", ADMIN_PASSWORD)
+    project = make_project(c, h, project_dir, name=shape)
+    r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["collected"] == len(expected), (r.json(), expected)
+    r = c.post("/api/v1/execution/plans", headers=h,
+               json={"project_id": project["id"], "selection": {}})
+    assert r.status_code == 201, r.text
+    plan = wait_plan(c, h, r.json()["id"], timeout=600)
+    cases = {t["id"]: t["reference"] for t in
+             c.get("/api/v1/tests", headers=h,
+                   params={"project_id": project["id"], "limit": 200}).json()["items"]}
+    got = {cases[run["test_case_id"]]: run["status"] for run in plan["runs"]}
+    failures = {cases[run["test_case_id"]]: run.get("failure") for run in plan["runs"]
+                if run["status"] != expected.get(cases[run["test_case_id"]])}
+    assert got == expected, failures
