@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e import helpers as h
+from tests.gates import Gate
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow,
@@ -63,9 +64,10 @@ def test_write_run_and_watch_a_test_case_pass_live(
     project_id = api.get("/projects").json()["items"][0]["id"]
     stored = api.get("/tests", params={"project_id": project_id}).json()["items"]
     assert [t["code"] for t in stored] == [CODE], "the editor did not save the code typed"
-    blocker = h.queue_plan(api, project_id, [h.add_test(
-        api, project_id, "blocker", h.sleeping_test("blocker", 2.5))], name="blocker")
-    h.wait_plan(api, blocker["id"], {"running"}, timeout=60)
+    gate = Gate(Path(server.env["ASSAY_DATA_DIR"]))  # held until the page has seen "queued"
+    h.queue_plan(api, project_id, [h.add_test(
+        api, project_id, "blocker", gate.code("test_blocker"))], name="blocker")
+    gate.wait_started()
 
     page.get_by_role("checkbox", name="Select sleepy addition").check()
     bulk = page.get_by_role("region", name="Bulk actions")
@@ -78,6 +80,7 @@ def test_write_run_and_watch_a_test_case_pass_live(
     status = page.get_by_role("status", name="Plan status")
     expect(status).to_have_text("queued", timeout=10_000)
     expect(page.get_by_role("list", name="Queued plans")).to_be_visible()
+    assert gate.release() == 1
     expect(status).to_have_text("running", timeout=60_000)
     expect(status).to_have_attribute("data-status", "running")
     runs = page.get_by_role("table", name="Test runs")
