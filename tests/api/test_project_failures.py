@@ -85,15 +85,39 @@ def test_requirements_that_cannot_install_are_422_with_the_installer_output(
     assert "this is not a requirement" in detail  # the installer's own complaint follows
 
 
-def test_a_test_module_that_does_not_import_is_422_with_pytest_output(
+def test_a_module_that_fails_to_collect_is_listed_and_the_rest_imported(
     client: TestClient, admin: dict[str, str], project_dir: Path
 ) -> None:
-    (project_dir / "tests" / "test_broken.py").write_text("import no_such_module_here\n")
+    """As in pytest, a broken module costs its own tests only; fixed, it imports next time."""
+    project = make_project(client, admin, project_dir)
+    first = _import(client, admin, project)
+    assert first.status_code == 200 and first.json()["errors"] == []
+    imported = first.json()["collected"]
+
+    broken = project_dir / "tests" / "test_broken.py"
+    broken.write_text("import no_such_module_here\n\n\ndef test_later():\n    pass\n")
+    r = _import(client, admin, project)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    [error] = body["errors"]
+    assert error["path"] == "tests/test_broken.py" and "no_such_module_here" in error["error"]
+    assert (body["collected"], body["created"], body["archived"]) == (imported, 0, 0)
+    shown = client.get(f"{API}/projects/{project['id']}", headers=admin).json()["last_import"]
+    assert shown["errors"] == body["errors"] and shown["collected"] == imported
+
+    broken.write_text("def test_later():\n    pass\n")
+    fixed = _import(client, admin, project).json()
+    assert fixed["errors"] == [] and fixed["created"] == 1
+
+
+def test_a_conftest_that_does_not_import_is_422_with_pytest_output(
+    client: TestClient, admin: dict[str, str], project_dir: Path
+) -> None:
+    (project_dir / "conftest.py").write_text("import no_such_module_here\n")
     project = make_project(client, admin, project_dir)
     detail = _detail(_import(client, admin, project), 422)
     assert "fix the project's tests and try again" in detail
     assert "no_such_module_here" in detail
-    # Nothing was imported from the half-collected suite.
     assert client.get(f"{API}/tests", headers=admin).json()["total"] == 0
 
 

@@ -55,6 +55,20 @@ export interface Project {
   created_at: string;
   updated_at: string;
   test_count: number;
+  settings?: Record<string, unknown>;
+  last_import?: ImportSummary | null;
+}
+
+/** A file of the suite that pytest could not collect at the last import, and why. */
+export interface CollectionIssue {
+  path: string;
+  error: string;
+}
+
+export interface ImportSummary {
+  at: string;
+  collected: number;
+  errors: CollectionIssue[];
 }
 
 export interface TestCase {

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ApiError, get, post, unavailable } from "../api/client";
-import type { Page, Project, Source } from "../api/types";
+import type { CollectionIssue, Page, Project, Source } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
 import { Empty, ErrorNote, Modal } from "../components/ui";
@@ -88,6 +88,26 @@ function NewProject({ onClose }: { onClose: () => void }) {
   );
 }
 
+/** Modules that failed to collect: the rest of the suite imported; these come in once fixed. */
+function CollectionErrors({ errors }: { errors: CollectionIssue[] }) {
+  if (!errors.length) return null;
+  return (
+    <details className="bad-text" aria-label="Collection errors">
+      <summary>
+        {errors.length === 1 ? "1 file" : `${errors.length} files`} could not be collected
+      </summary>
+      <ul>
+        {errors.map((e) => (
+          <li key={e.path}>
+            <code>{e.path}</code>
+            <pre>{e.error}</pre>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 function ImportButton({ project }: { project: Project }) {
   const client = useQueryClient();
   const imp = useMutation({
@@ -110,6 +130,7 @@ function ImportButton({ project }: { project: Project }) {
         {imp.isPending ? "Importing…" : "Import tests"}
       </button>
       {imp.isSuccess && <span className="ok-text" role="status">{summary(imp.data)}</span>}
+      <CollectionErrors errors={(imp.data?.errors as CollectionIssue[] | undefined) ?? project.last_import?.errors ?? []} />
       {imp.error && (
         <span className="bad-text" role="alert">
           {unavailable(imp.error, "Importing tests") ?? (imp.error as ApiError).message}

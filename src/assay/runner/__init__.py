@@ -3,12 +3,14 @@
 No database or API imports: Celery workers run this with no credentials.
 """
 
-from assay.runner.collect import CollectionError, collect_tests
+from assay.runner.collect import Collected, CollectionError, CollectionIssue, collect_tests
 from assay.runner.job import run_job
 from assay.runner.models import ItemFinished, ItemStarted, Job, JobItem, JobOutcome
 
 __all__ = [
+    "Collected",
     "CollectionError",
+    "CollectionIssue",
     "ItemFinished",
     "ItemStarted",
     "Job",

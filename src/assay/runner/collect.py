@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.environments.install import ensure_installed
@@ -23,8 +24,28 @@ from assay.runner.workspace import (
 from assay.sandbox import Limits, resolve_isolation, run_sandboxed
 
 
+@dataclass(frozen=True)
+class CollectionIssue:
+    """A file or directory of the suite that pytest could not collect, and why."""
+
+    path: str
+    error: str
+
+
+@dataclass
+class Collected:
+    """What collected (as `pytest --collect-only` lists it) and what did not.
+
+    A module that fails to import costs only its own tests, as it does in pytest
+    with `--continue-on-collection-errors`: the rest of the suite is still there.
+    """
+
+    nodeids: list[str]
+    errors: list[CollectionIssue] = field(default_factory=list)
+
+
 class CollectionError(RuntimeError):
-    """pytest could not collect the project's tests; the message holds its output."""
+    """pytest itself failed (a usage error, a crash, a timeout); the message holds its output."""
 
     def __init__(self, message: str, output: str) -> None:
         super().__init__(f"{message}\n{output}".strip())
@@ -34,8 +55,8 @@ class CollectionError(RuntimeError):
 async def collect_tests(
     snapshot_dir: Path, python: Path, workspaces_dir: Path, limits: Limits,
     isolation: str = "auto", install_dir: Path | None = None,
-) -> list[str]:
-    """Node ids as `pytest --collect-only -q` in the project would list them.
+) -> Collected:
+    """Node ids as `pytest --collect-only -q` in the project would list them, and errors.
 
     With `install_dir`, the project is installed first (cached per snapshot), as its
     developers' `pip install -e .` would have it; a failed build raises
@@ -57,14 +78,15 @@ async def collect_tests(
         if installed is not None:
             await asyncio.to_thread(install_site, installed, plugin_dir, project)
         collected: list[list[str]] = []
-        errors: list[str] = []
+        errors: list[CollectionIssue] = []
 
         def on_line(line: str) -> None:
             msg = json.loads(line)
             if msg.get("event") == "collected":
                 collected.append(msg["nodeids"])
             elif msg.get("event") == "collect_error":
-                errors.append(f"{msg.get('nodeid')}: {msg.get('failure')}")
+                errors.append(CollectionIssue(str(msg.get("nodeid") or "."),
+                                              str(msg.get("failure") or "")))
 
         pythonpath = [str(plugin_dir), str(project)]
         if (project / "src").is_dir():
@@ -79,9 +101,10 @@ async def collect_tests(
     output = (result.stdout + "\n" + result.stderr).strip()
     if result.timed_out:
         raise CollectionError(f"collection timed out after {limits.wall_seconds:g}s", output)
-    if result.exit_code not in (0, 5) or errors or not collected:
+    if result.exit_code not in (0, 1, 5) or not collected:
+        detail = "\n".join(f"{e.path}: {e.error}" for e in errors)
         raise CollectionError(
             f"pytest could not collect the project's tests (exit code {result.exit_code})",
-            "\n".join(errors) + "\n" + output,
+            f"{detail}\n{output}".strip(),
         )
-    return collected[-1]
+    return Collected(collected[-1], errors)

@@ -30,6 +30,7 @@ def run_argv(
 def collect_argv(python: Path, project: Path) -> list[str]:
     """Like `pytest --collect-only -q` run by hand in the project: same config, same ids."""
     return [str(python), "-m", "pytest", *COMMON, *pinned_args(project), "--collect-only",
+            "--continue-on-collection-errors",
             f"--assay-report-fd={REPORT_FD}"]
 
 

@@ -34,9 +34,23 @@ def title_for(nodeid: str) -> str:
     return f"{name or nodeid} ({path.rsplit('/', 1)[-1]})"[:300]
 
 
+def _under(nodeid: str, paths: list[str]) -> bool:
+    """Whether `nodeid` belongs to one of `paths` (a module or a directory of the suite)."""
+    file = nodeid.split("::", 1)[0]
+    return any(p in (".", "") or file == p or file.startswith(p.rstrip("/") + "/")
+               or nodeid.startswith(p + "::") for p in paths)
+
+
 def reconcile_suite(
-    session: Session, project_id: str, nodeids: list[str], user_id: str | None
+    session: Session, project_id: str, nodeids: list[str], user_id: str | None,
+    unreadable: list[str] | None = None,
 ) -> ImportResult:
+    """Make `nodeids` the project's imported cases; archive the ones that are gone.
+
+    Tests under `unreadable` paths (modules that failed to collect this time) are
+    neither archived nor restored: their module is broken, not their tests gone.
+    """
+    unreadable = unreadable or []
     existing = {
         c.reference: c
         for c in session.scalars(
@@ -70,7 +84,8 @@ def reconcile_suite(
         else:
             result.unchanged += 1
     for ref, case in existing.items():
-        if ref not in seen and case.status != TestStatus.archived.value:
+        if ref not in seen and case.status != TestStatus.archived.value \
+                and not _under(str(ref), unreadable):
             case.status = TestStatus.archived.value
             touch(case)
             result.archived.append(str(ref))

@@ -19,7 +19,7 @@ from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, Priority, TestCase, TestRun, Trigger
 from assay.events import store as events
 from assay.orchestrator.results import plan_counts, verdict
-from assay.runner import collect_tests
+from assay.runner import Collected, collect_tests
 from assay.sandbox import Limits
 from assay.services import junit
 from assay.services.source import snapshot_source
@@ -28,7 +28,7 @@ from assay.services.suite_import import reconcile_suite
 router = APIRouter(tags=["suite"])
 
 
-async def _collect(ctx: AppContext, source: dict[str, Any]) -> list[str]:
+async def _collect(ctx: AppContext, source: dict[str, Any]) -> Collected:
     """Snapshot the source, lease its environment, collect node ids in the sandbox."""
     settings = ctx.settings
     snap = await asyncio.to_thread(snapshot_source, source, settings)
@@ -58,9 +58,13 @@ async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any
     """Collect the project's own pytest tests in the sandbox; make reference test cases.
 
     Idempotent: a second import creates nothing new, archives tests that disappeared
-    and restores ones that came back. A failure answers `{"detail": "..."}`: 422 when
-    the project must change (collection errors, requirements that do not install, an
-    unreachable git ref), 503 when the sandbox cannot run on this server.
+    and restores ones that came back. A module that fails to collect costs only its
+    own tests, as in pytest: it is listed in `errors` (and kept as the project's
+    `last_import`), its tests already imported stay as they are, and it becomes test
+    cases at the next import once fixed. A failure of the whole import answers
+    `{"detail": "..."}`: 422 when the project must change (requirements that do not
+    install, a build that fails, an unreachable git ref), 503 when the sandbox cannot
+    run on this server.
     """
 
     def load() -> dict[str, Any]:
@@ -69,12 +73,19 @@ async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any
 
     source = await asyncio.to_thread(load)
     with answering_project_failures(source.get("path")):
-        nodeids = await _collect(ctx, source)
+        collected = await _collect(ctx, source)
+    nodeids = collected.nodeids
+    errors = [{"path": e.path, "error": e.error[-4000:]} for e in collected.errors]
 
     def save() -> dict[str, Any]:
         with ctx.db.session() as session:
-            result = reconcile_suite(session, project_id, nodeids, user.id)
+            result = reconcile_suite(session, project_id, nodeids, user.id,
+                                     unreadable=[e["path"] for e in errors])
+            project = get_project(session, project_id)
+            project.last_import = {"at": utcnow().isoformat(), "collected": len(nodeids),
+                                   "errors": errors}
             return {
+                "errors": errors,
                 "collected": len(nodeids),
                 "created": len(result.created),
                 "restored": len(result.restored),

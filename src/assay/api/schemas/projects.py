@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,3 +59,5 @@ class ProjectOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     test_count: int = 0
+    settings: dict[str, Any] = {}
+    last_import: dict[str, Any] | None = None

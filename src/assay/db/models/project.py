@@ -19,6 +19,11 @@ class Project(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # {"type": "path", "path": ...} or {"type": "git", "url": ..., "ref": ...}
     source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Which declarations, extra requirements, env vars, pytest args, Python, install
+    # (see assay.projects_settings); `[tool.assay]` in the project's pyproject overrides.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # {"at", "collected", "errors": [{"path", "error"}]} of the last suite import.
+    last_import: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
