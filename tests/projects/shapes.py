@@ -191,14 +191,86 @@ REQUIREMENTS_DEV = {
     """,
 }
 
+TOX_COV = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["setuptools>=64"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "covpkg"
+        version = "3.0"
+
+        [tool.setuptools]
+        packages = ["covpkg"]
+
+        [tool.pytest.ini_options]
+        addopts = "--cov=covpkg --no-cov-on-fail -ra"
+        markers = ["slowish: a marker the project registers"]
+    """,
+    "tox.ini": """
+        [testenv]
+        deps =
+            pytest-cov
+        commands = pytest
+    """,
+    "covpkg/__init__.py": "def half(x):\n    return x / 2\n",
+    "tests/test_cov.py": """
+        import pytest
+
+        import covpkg
+
+
+        @pytest.mark.slowish
+        def test_half():
+            assert covpkg.half(4) == 2
+
+
+        def test_zero():
+            assert covpkg.half(0) == 0
+    """,
+}
+
+BROKEN_MODULE = {
+    "setup.py": """
+        from setuptools import setup
+
+        setup(name="halfbroken", version="0.0.1", packages=["halfbroken"])
+    """,
+    "halfbroken/__init__.py": "VALUE = 3\n",
+    "tests/test_ok.py": """
+        from halfbroken import VALUE
+
+
+        def test_value():
+            assert VALUE == 3
+
+
+        def test_fails():
+            assert VALUE == 4
+    """,
+    "tests/test_broken.py": """
+        import a_module_nobody_has
+
+
+        def test_never_collected():
+            pass
+    """,
+}
+
 SHAPES = {"c-extension": C_EXTENSION, "dependency-groups": DEPENDENCY_GROUPS,
-          "requirements-dev": REQUIREMENTS_DEV}
+          "requirements-dev": REQUIREMENTS_DEV, "tox-cov-addopts": TOX_COV,
+          "module-fails-to-collect": BROKEN_MODULE}
 
 REFERENCE_INSTALL = {
     "c-extension": ["-e", "."],
     "dependency-groups": ["-e", ".", "--group", "test"],
     "requirements-dev": ["-e", ".", "-r", "requirements-dev.txt"],
+    "tox-cov-addopts": ["-e", ".", "pytest-cov"],
+    "module-fails-to-collect": ["-e", "."],
 }
+COLLECTION_ERRORS = {"module-fails-to-collect": ["tests/test_broken.py"]}
+"""Shapes whose reference run continues past collection errors to compare the rest."""
 
 
 def write_shape(root: Path, shape: str) -> Path:
@@ -246,5 +318,6 @@ def reference_outcomes(project: Path, shape: str, venv: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(plugin_dir), "OUTCOMES_FILE": str(out)}
     env = {k: v for k, v in env.items() if not k.startswith("ASSAY_")}
     subprocess.run([vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-                    "outcomes_plugin"], cwd=project, env=env, capture_output=True, check=False)
+                    "outcomes_plugin", "--continue-on-collection-errors"],
+                   cwd=project, env=env, capture_output=True, check=False)
     return dict(json.loads(out.read_text()))

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD, login, make_project
 from tests.execution.helpers import wait_plan
-from tests.projects.shapes import SHAPES, reference_outcomes, write_shape
+from tests.projects.shapes import COLLECTION_ERRORS, SHAPES, reference_outcomes, write_shape
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,8 @@ def test_outcomes_match_the_developers_setup(
     r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["collected"] == len(expected), (r.json(), expected)
+    assert [e["path"] for e in r.json()["errors"]] == COLLECTION_ERRORS.get(shape, [])
+    assert r.json()["notes"] == []  # every plugin its addopts need is declared
     r = c.post("/api/v1/execution/plans", headers=h,
                json={"project_id": project["id"], "selection": {}})
     assert r.status_code == 201, r.text
@@ -53,3 +55,30 @@ def test_outcomes_match_the_developers_setup(
     failures = {cases[run["test_case_id"]]: run.get("failure") for run in plan["runs"]
                 if run["status"] != expected.get(cases[run["test_case_id"]])}
     assert got == expected, failures
+
+
+def test_an_addopts_plugin_the_project_does_not_declare_is_neutralized_and_said_so(
+    live_client: TestClient, tmp_path: Path
+) -> None:
+    """The developers have pytest-xdist and pytest-cov; the project never declared them."""
+    project_dir = tmp_path / "project"
+    (project_dir / "tests").mkdir(parents=True)
+    (project_dir / "pytest.ini").write_text(
+        "[pytest]\naddopts = -n auto --cov=nothing --no-cov-on-fail -q\n")
+    (project_dir / "tests" / "test_it.py").write_text("def test_it():\n    assert True\n")
+    c, h = live_client, login(live_client, "admin", ADMIN_PASSWORD)
+    project = make_project(c, h, project_dir, name="undeclared")
+    r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["collected"] == 1
+    [note] = r.json()["notes"]
+    assert "-n auto --cov=nothing --no-cov-on-fail" in note
+    code_case = c.post("/api/v1/tests", headers=h, json={
+        "project_id": project["id"], "title": "written",
+        "code": "def test_written():\n    assert 1 + 1 == 2\n"})
+    assert code_case.status_code == 201, code_case.text
+    r = c.post("/api/v1/execution/plans", headers=h,
+               json={"project_id": project["id"], "selection": {}})
+    plan = wait_plan(c, h, r.json()["id"], timeout=300)
+    assert [run["status"] for run in plan["runs"]] == ["passed", "passed"], plan["runs"]
+    assert all("refused -n auto" in (run["output"] or "") for run in plan["runs"])

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.environments.install import ensure_installed
-from assay.runner.pytest_cmd import collect_argv, environment_root
+from assay.runner.pytest_cmd import USAGE_ERROR, collect_argv, environment_root
+from assay.runner.pytest_config import neutralized, neutralized_note
 from assay.runner.workspace import (
     PLUGIN_MODULE,
     PLUGIN_SOURCE,
@@ -42,6 +43,7 @@ class Collected:
 
     nodeids: list[str]
     errors: list[CollectionIssue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class CollectionError(RuntimeError):
@@ -91,11 +93,21 @@ async def collect_tests(
         pythonpath = [str(plugin_dir), str(project)]
         if (project / "src").is_dir():
             pythonpath.append(str(project / "src"))
-        result = await run_sandboxed(
-            collect_argv(python, project), workspace=root, cwd=project, limits=limits,
-            isolation=isolation, readonly_paths=environment_root(python),
-            env={"PYTHONPATH": ":".join(pythonpath)}, on_report_line=on_line,
-        )
+        override: list[str] | None = None
+        notes: list[str] = []
+        while True:
+            result = await run_sandboxed(
+                collect_argv(python, project, override), workspace=root, cwd=project,
+                limits=limits, isolation=isolation, readonly_paths=environment_root(python),
+                env={"PYTHONPATH": ":".join(pythonpath)}, on_report_line=on_line,
+            )
+            fixed = None
+            if result.exit_code == USAGE_ERROR and override is None:
+                fixed = neutralized(project, result.stdout + result.stderr)
+            if fixed is None:
+                break
+            override, dropped = fixed
+            notes.append(neutralized_note(dropped))
     finally:
         await asyncio.to_thread(shutil.rmtree, root, True)
     output = (result.stdout + "\n" + result.stderr).strip()
@@ -107,4 +119,4 @@ async def collect_tests(
             f"pytest could not collect the project's tests (exit code {result.exit_code})",
             f"{detail}\n{output}".strip(),
         )
-    return Collected(collected[-1], errors)
+    return Collected(collected[-1], errors, notes)

@@ -19,7 +19,8 @@ from dataclasses import replace
 
 from assay.environments.install import ProjectBuildError, ensure_installed
 from assay.runner.models import ItemFinished, ItemStarted, Job, JobOutcome
-from assay.runner.pytest_cmd import environment_root, run_argv
+from assay.runner.pytest_cmd import USAGE_ERROR, environment_root, run_argv
+from assay.runner.pytest_config import neutralized, neutralized_note
 from assay.runner.tracker import Event, Tracker
 from assay.runner.workspace import Workspace, create_workspace, prepare
 from assay.sandbox import SandboxResult, SandboxUnavailable, resolve_isolation, run_sandboxed
@@ -108,6 +109,7 @@ async def _run_batches(
         for event in tracker.take_events():
             queue.put_nowait(event)
 
+    override: list[str] | None = None
     while tracker.open_items():
         remaining = job.limits.wall_seconds - (time.monotonic() - started)
         if remaining <= 0:
@@ -127,7 +129,8 @@ async def _run_batches(
             result = await run_sandboxed(
                 run_argv(job.python, rootdir=ws.project, select_file=ws.select_file,
                          test_timeout_s=job.test_timeout_s,
-                         output_limit=job.limits.output_bytes, args=args),
+                         output_limit=job.limits.output_bytes, args=args,
+                         override=override),
                 workspace=ws.root, cwd=ws.project,
                 limits=replace(job.limits, wall_seconds=remaining),
                 isolation=mode, readonly_paths=environment_root(job.python),
@@ -139,6 +142,12 @@ async def _run_batches(
         outcome.invocations += 1
         outcome.exit_code = result.exit_code
         outcome.stderr_tail = result.stderr
+        if result.exit_code == USAGE_ERROR and override is None and not tracker.reported:
+            fixed = neutralized(ws.project, result.stdout + result.stderr)
+            if fixed is not None:
+                override, dropped = fixed
+                tracker.note_all(neutralized_note(dropped))
+                continue
         if result.timed_out:
             outcome.timed_out = True
             tracker.interrupt(f"the job hit its {job.limits.wall_seconds:g}s time limit")

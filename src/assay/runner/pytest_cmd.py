@@ -8,12 +8,15 @@ from assay.runner.pytest_config import pinned_args
 from assay.runner.workspace import PLUGIN_MODULE
 from assay.sandbox import REPORT_FD
 
+USAGE_ERROR = 4
+"""pytest's exit code for bad command-line options (addopts included)."""
+
 COMMON = ["-p", PLUGIN_MODULE, "-p", "no:cacheprovider", "--color=no", "-q"]
 
 
 def run_argv(
     python: Path, *, rootdir: Path, select_file: Path, test_timeout_s: float,
-    output_limit: int, args: list[str],
+    output_limit: int, args: list[str], override: list[str] | None = None,
 ) -> list[str]:
     """One pytest process for a batch: collection errors in one file spare the others."""
     return [
@@ -23,15 +26,16 @@ def run_argv(
         f"--assay-select={select_file}",
         f"--assay-test-timeout={test_timeout_s:g}",
         f"--assay-output-limit={output_limit}",
+        *(override or []),
         "--", *args,
     ]
 
 
-def collect_argv(python: Path, project: Path) -> list[str]:
+def collect_argv(python: Path, project: Path, override: list[str] | None = None) -> list[str]:
     """Like `pytest --collect-only -q` run by hand in the project: same config, same ids."""
     return [str(python), "-m", "pytest", *COMMON, *pinned_args(project), "--collect-only",
             "--continue-on-collection-errors",
-            f"--assay-report-fd={REPORT_FD}"]
+            f"--assay-report-fd={REPORT_FD}", *(override or [])]
 
 
 def environment_root(python: Path) -> list[Path]:

@@ -16,6 +16,8 @@ project's root that pytest would accept as configuration wins.
 from __future__ import annotations
 
 import configparser
+import re
+import shlex
 import tomllib
 from pathlib import Path
 
@@ -66,3 +68,71 @@ def pinned_args(project: Path) -> list[str]:
         "--rootdir", str(project),
         "--confcutdir", str(project),
     ]
+
+
+UNRECOGNIZED = re.compile(r"error: unrecognized arguments: (.+)")
+
+
+def addopts_of(config: Path | None) -> list[str]:
+    """The `addopts` of a pytest configuration file, split as pytest splits them."""
+    if config is None:
+        return []
+    value: object = None
+    if config.suffix == ".toml":
+        try:
+            tool = tomllib.loads(config.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return []
+        section = tool.get("pytest", {})
+        if config.name == "pyproject.toml" and "ini_options" in section:
+            section = section["ini_options"]
+        value = section.get("addopts") if isinstance(section, dict) else None
+    else:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(config, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            return []
+        name = "tool:pytest" if config.name == "setup.cfg" else "pytest"
+        value = parser.get(name, "addopts", fallback=None)
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return shlex.split(value) if isinstance(value, str) else []
+
+
+def neutralized(project: Path, output: str) -> tuple[list[str], list[str]] | None:
+    """When pytest refused options of the project's `addopts` (a plugin that is not
+    installed: `--cov` without pytest-cov, `-n` without xdist), the arguments that
+    run it without them, and what was dropped; None when that was not the failure.
+
+    The project's developers have that plugin; Assay's environment may not (it was
+    not declared), and its own runs must not fail for it. A dropped option's value
+    (`-n auto`) goes with it. The caller says so in the run's notes.
+    """
+    match = UNRECOGNIZED.search(output)
+    if match is None:
+        return None
+    unknown = set(shlex.split(match.group(1)))
+    kept: list[str] = []
+    dropped: list[str] = []
+    take_value = False
+    for token in addopts_of(config_file(project)):
+        if take_value and not token.startswith("-"):
+            dropped.append(token)
+            take_value = False
+            continue
+        take_value = False
+        if token in unknown or token.split("=", 1)[0] in unknown:
+            dropped.append(token)
+            take_value = "=" not in token
+            continue
+        kept.append(token)
+    if not dropped:
+        return None
+    return ["-o", f"addopts={shlex.join(kept)}"], dropped
+
+
+def neutralized_note(dropped: list[str]) -> str:
+    return (f"note: pytest refused {' '.join(dropped)} from the project's addopts (a plugin "
+            "this environment does not have); Assay ran without them. Declare the plugin in "
+            "the project's test dependencies to have it.")

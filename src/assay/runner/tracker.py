@@ -75,6 +75,12 @@ class Tracker:
     def unstarted_items(self) -> list[JobItem]:
         return [s.item for s in self.states.values() if not s.finished and not s.started]
 
+    def note_all(self, text: str) -> None:
+        """Add `text` to the output of every item not finished yet (run notes)."""
+        for state in self.states.values():
+            if not state.finished:
+                state.outputs.append(text)
+
     def take_events(self) -> list[Event]:
         events, self.events = self.events, []
         return events

@@ -85,6 +85,7 @@ async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any
             project.last_import = {"at": utcnow().isoformat(), "collected": len(nodeids),
                                    "errors": errors}
             return {
+                "notes": collected.notes,
                 "errors": errors,
                 "collected": len(nodeids),
                 "created": len(result.created),
