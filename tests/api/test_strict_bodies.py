@@ -128,6 +128,8 @@ def test_every_json_request_body_forbids_unknown_fields(
     assert len(operations) >= 12, operations
     for method, path, schema in operations:
         for obj in _objects(schema, openapi, set()):
+            if "properties" not in obj:
+                continue  # a mapping of the user's own keys (a project's env vars)
             assert obj.get("additionalProperties") is False, (method, path, obj.get("title"))
         url = re.sub(r"\{[^}]+\}", "some-id", path)
         r = client.request(method, url, headers=admin, json={"no_such_field": 1})

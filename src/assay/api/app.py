@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         ws,
     ):
         api.include_router(module.router)
+    api.include_router(environments.project_router)
     app.include_router(api)
     app.include_router(metrics.prometheus)
     _mount_dashboard(app)

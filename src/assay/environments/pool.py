@@ -69,6 +69,15 @@ class EnvironmentInfo:
         return asdict(self)
 
 
+def _packages(venv: Path) -> list[dict[str, str]]:
+    """name and version of every distribution installed in `venv`, from its dist-info."""
+    found = []
+    for dist in sorted(venv.glob("lib/python*/site-packages/*.dist-info")):
+        name, _, version = dist.name[: -len(".dist-info")].partition("-")
+        found.append({"name": name, "version": version})
+    return found
+
+
 def _try_lock(path: Path) -> IO[str] | None:
     handle = path.open("a+")
     try:
@@ -116,6 +125,37 @@ class EnvironmentPool:
             for copy_dir in sorted(p for p in key_dir.iterdir() if p.is_dir() and p.name.isdigit()):
                 infos.append(self._info(key_dir.name, copy_dir))
         return infos
+
+    def describe(self, key: str) -> dict[str, Any]:
+        """For a person: the copies of `key`, its resolved packages, its build log's end,
+        and the project installs built on it (newest first)."""
+        key_dir = self.envs_dir / key
+        copies = [i.to_dict() for i in self.list() if i.key == key]
+        ready = next((c for c in copies if c["state"] in ("ready", "leased")), None)
+        log = key_dir / str(copies[0]["copy"]) / LOG_FILE if copies else None
+        installs = []
+        installs_dir = key_dir / "installs"
+        if installs_dir.is_dir():
+            for state in sorted(installs_dir.glob("*/state.json"),
+                                key=lambda p: p.stat().st_mtime, reverse=True)[:10]:
+                data = self._read_json(state)
+                log_file = state.parent.with_name(state.parent.name + ".build.log")
+                installs.append({"snapshot": state.parent.name, **data,
+                                 "log": tail(log_file) if log_file.is_file() else ""})
+        return {
+            "key": key,
+            "copies": copies,
+            "packages": _packages(Path(ready["path"])) if ready else [],
+            "build_log": tail(log) if log is not None else "",
+            "project_installs": installs,
+        }
+
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any]:
+        try:
+            return dict(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return {}
 
     # -- internals -------------------------------------------------------------
 

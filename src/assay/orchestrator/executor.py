@@ -40,6 +40,9 @@ class JobSpec:
     # Set for the local executor: the snapshot is already on this machine.
     snapshot_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The project's settings for its tests: environment variables and pytest arguments.
+    test_env: dict[str, str] = field(default_factory=dict)
+    pytest_args: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,8 @@ class JobSpec:
             "test_timeout_s": self.test_timeout_s,
             "isolation": self.isolation,
             "extra": self.extra,
+            "test_env": self.test_env,
+            "pytest_args": self.pytest_args,
         }
 
     @classmethod
@@ -68,6 +73,8 @@ class JobSpec:
             test_timeout_s=float(d["test_timeout_s"]),
             isolation=d["isolation"],
             extra=d.get("extra") or {},
+            test_env=dict(d.get("test_env") or {}),
+            pytest_args=list(d.get("pytest_args") or []),
         )
 
     def to_job(self, env: Environment, snapshot_dir: Path, workspaces_dir: Path) -> Job:
@@ -75,6 +82,8 @@ class JobSpec:
         install = env.install_dir(self.snapshot_hash) if self.env_spec.install_project else None
         return Job(
             install_dir=install,
+            test_env=self.test_env,
+            pytest_args=self.pytest_args,
             job_id=self.job_id,
             items=self.items,
             python=env.python,

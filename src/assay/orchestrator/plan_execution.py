@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -14,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, Project, RunStatus, TestCase, TestRun
-from assay.environments import EnvironmentBuildError, EnvSpec
+from assay.environments import EnvironmentBuildError
 from assay.orchestrator import results
 from assay.orchestrator.executor import JobSpec
 from assay.runner import ItemFinished, ItemStarted, JobItem
 from assay.sandbox import Limits
-from assay.services.source import snapshot_source
+from assay.services.source import SourceSnapshot, snapshot_source
 
 if TYPE_CHECKING:
     from assay.orchestrator.core import Orchestrator
@@ -45,6 +44,7 @@ class PlanWork:
     priority_rank: int
     attempt: int
     items: list[RunItem]
+    project_settings: dict[str, Any] = field(default_factory=dict)
 
 
 def load_work(session: Session, plan_id: str) -> PlanWork:
@@ -70,6 +70,7 @@ def load_work(session: Session, plan_id: str) -> PlanWork:
         plan.priority_rank,
         plan.attempts,
         items,
+        dict(project.settings or {}),
     )
 
 
@@ -88,13 +89,14 @@ class PlanExecution:
         try:
             work = await orch.read(lambda s: load_work(s, self.plan_id))
             settings = orch.settings
-            snap = await asyncio.to_thread(snapshot_source, work.source, settings)
+            snap = await asyncio.to_thread(snapshot_source, work.source, settings,
+                                           work.project_settings)
             await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, snap.digest))
             size = max(1, settings.batch_size)
             batches = [work.items[i : i + size] for i in range(0, len(work.items), size)]
             await asyncio.gather(
                 *(
-                    self._run_batch(work, n, b, snap.env_spec, snap.digest, snap.path)
+                    self._run_batch(work, n, b, snap)
                     for n, b in enumerate(batches)
                 )
             )
@@ -121,9 +123,7 @@ class PlanExecution:
         work: PlanWork,
         n: int,
         items: list[RunItem],
-        env_spec: EnvSpec,
-        digest: str,
-        snapshot: Path,
+        snap: SourceSnapshot,
     ) -> None:
         orch = self.orch
         settings = orch.settings
@@ -133,9 +133,11 @@ class PlanExecution:
             plan_id=self.plan_id,
             priority_rank=work.priority_rank,
             items=[JobItem(key=i.run_id, kind=i.kind, code=i.code, nodeid=i.nodeid) for i in items],
-            snapshot_hash=digest,
-            snapshot_dir=snapshot,
-            env_spec=env_spec,
+            snapshot_hash=snap.digest,
+            snapshot_dir=snap.path,
+            env_spec=snap.env_spec,
+            test_env=dict(snap.settings.env),
+            pytest_args=list(snap.settings.pytest_args),
             limits=Limits(
                 wall_seconds=settings.job_timeout_seconds,
                 cpu_seconds=int(settings.job_timeout_seconds),

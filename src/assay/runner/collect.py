@@ -57,6 +57,7 @@ class CollectionError(RuntimeError):
 async def collect_tests(
     snapshot_dir: Path, python: Path, workspaces_dir: Path, limits: Limits,
     isolation: str = "auto", install_dir: Path | None = None,
+    test_env: dict[str, str] | None = None, pytest_args: list[str] | None = None,
 ) -> Collected:
     """Node ids as `pytest --collect-only -q` in the project would list them, and errors.
 
@@ -97,9 +98,11 @@ async def collect_tests(
         notes: list[str] = []
         while True:
             result = await run_sandboxed(
-                collect_argv(python, project, override), workspace=root, cwd=project,
-                limits=limits, isolation=isolation, readonly_paths=environment_root(python),
-                env={"PYTHONPATH": ":".join(pythonpath)}, on_report_line=on_line,
+                collect_argv(python, project, [*(override or []), *(pytest_args or [])]),
+                workspace=root, cwd=project, limits=limits, isolation=isolation,
+                readonly_paths=environment_root(python),
+                env={**(test_env or {}), "PYTHONPATH": ":".join(pythonpath)},
+                on_report_line=on_line,
             )
             fixed = None
             if result.exit_code == USAGE_ERROR and override is None:

@@ -130,11 +130,11 @@ async def _run_batches(
                 run_argv(job.python, rootdir=ws.project, select_file=ws.select_file,
                          test_timeout_s=job.test_timeout_s,
                          output_limit=job.limits.output_bytes, args=args,
-                         override=override),
+                         override=[*(override or []), *job.pytest_args]),
                 workspace=ws.root, cwd=ws.project,
                 limits=replace(job.limits, wall_seconds=remaining),
                 isolation=mode, readonly_paths=environment_root(job.python),
-                env={"PYTHONPATH": ws.pythonpath()},
+                env={**job.test_env, "PYTHONPATH": ws.pythonpath()},
                 on_report_line=on_line, cancel=kill,
             )
         finally:

@@ -50,10 +50,14 @@ class Job:
     isolation: str = "auto"
     install_dir: Path | None = None
     """Where the project's install for this snapshot is cached; None: not installed."""
+    test_env: dict[str, str] = field(default_factory=dict)
+    pytest_args: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "install_dir": str(self.install_dir) if self.install_dir else None,
+            "test_env": self.test_env,
+            "pytest_args": self.pytest_args,
             "job_id": self.job_id,
             "items": [item.to_dict() for item in self.items],
             "python": str(self.python),
@@ -76,6 +80,8 @@ class Job:
             test_timeout_s=float(d.get("test_timeout_s", 60.0)),
             isolation=d.get("isolation", "auto"),
             install_dir=Path(d["install_dir"]) if d.get("install_dir") else None,
+            test_env=dict(d.get("test_env") or {}),
+            pytest_args=list(d.get("pytest_args") or []),
         )
 
 

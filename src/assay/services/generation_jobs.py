@@ -161,7 +161,8 @@ class GenerationJobs:
             engine=gen["request"].get("engine", "builtin"),
             max_tests=gen["request"].get("max_tests", 20),
         )
-        snap = await asyncio.to_thread(snapshot_source, gen["source"], settings)
+        snap = await asyncio.to_thread(snapshot_source, gen["source"], settings,
+                                       gen["project_settings"])
 
         async def progress(event: dict[str, Any]) -> None:
             kind = str(event.get("type", "generation.progress"))
@@ -215,6 +216,7 @@ def _mark_running(session: Session, generation_id: str, owner: str) -> dict[str,
         "request": dict(gen.request),
         "project_id": project,
         "source": dict(source.source),
+        "project_settings": dict(source.settings or {}),
         "existing_tests": existing,
         "auto_execute": bool(gen.request.get("auto_execute", True)),
     }

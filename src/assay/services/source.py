@@ -12,15 +12,24 @@ from pathlib import Path
 from typing import Any
 
 from assay.config import Settings
-from assay.environments import EnvSpec, spec_for_project
+from assay.environments import EnvSpec
+from assay.environments.project_settings import ProjectSettings, effective_settings
+from assay.environments.spec import ProjectEnvironment, detect_environment
 from assay.snapshots import materialize_git, snapshot_tree
 
 
 @dataclass
 class SourceSnapshot:
+    """A snapshot and what running its tests takes: the environment and the run settings."""
+
     digest: str
     path: Path
-    env_spec: EnvSpec
+    environment: ProjectEnvironment
+    settings: ProjectSettings
+
+    @property
+    def env_spec(self) -> EnvSpec:
+        return self.environment.spec
 
 
 def current_tree(source: dict[str, Any], git_cache: Path) -> Path:
@@ -33,8 +42,16 @@ def current_tree(source: dict[str, Any], git_cache: Path) -> Path:
     return materialize_git(source["url"], source.get("ref"), git_cache)
 
 
-def snapshot_source(source: dict[str, Any], settings: Settings) -> SourceSnapshot:
-    """Blocking (copies files, may run git): call it in a thread."""
+def snapshot_source(
+    source: dict[str, Any], settings: Settings, project_settings: dict[str, Any] | None = None,
+) -> SourceSnapshot:
+    """Blocking (copies files, may run git): call it in a thread.
+
+    `project_settings` are the project's stored settings; the snapshot's own
+    `[tool.assay]` is laid over them (see `environments.project_settings`).
+    """
     tree = current_tree(source, settings.data_dir.resolve() / "git")
     digest, path = snapshot_tree(tree, settings.snapshots_dir)
-    return SourceSnapshot(digest, path, spec_for_project(path))
+    run = effective_settings(project_settings, path)
+    environment = detect_environment(path, run.choice(), run.python, run.install_project)
+    return SourceSnapshot(digest, path, environment, run)

@@ -68,6 +68,7 @@ def create_project(body: ProjectCreate, user: Editor, session: DbSession) -> Pro
         name=body.name,
         description=body.description,
         source=_source(body.source),
+        settings=body.settings.model_dump(exclude_defaults=True),
         created_by=user.id,
     )
     session.add(project)
@@ -114,6 +115,8 @@ def update_project(
         project.description = body.description
     if body.source is not None:
         project.source = _source(body.source)
+    if body.settings is not None:
+        project.settings = body.settings.model_dump(exclude_defaults=True)
     project.updated_at = utcnow()
     return _out(session, project)
 

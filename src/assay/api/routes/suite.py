@@ -28,10 +28,12 @@ from assay.services.suite_import import reconcile_suite
 router = APIRouter(tags=["suite"])
 
 
-async def _collect(ctx: AppContext, source: dict[str, Any]) -> Collected:
+async def _collect(
+    ctx: AppContext, source: dict[str, Any], project_settings: dict[str, Any]
+) -> Collected:
     """Snapshot the source, lease its environment, collect node ids in the sandbox."""
     settings = ctx.settings
-    snap = await asyncio.to_thread(snapshot_source, source, settings)
+    snap = await asyncio.to_thread(snapshot_source, source, settings, project_settings)
     async with ctx.pool.lease(snap.env_spec) as env:
         return await collect_tests(
             snap.path,
@@ -44,6 +46,8 @@ async def _collect(ctx: AppContext, source: dict[str, Any]) -> Collected:
             ),
             settings.sandbox,
             env.install_dir(snap.digest) if snap.env_spec.install_project else None,
+            dict(snap.settings.env),
+            list(snap.settings.pytest_args),
         )
 
 
@@ -67,13 +71,14 @@ async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any
     run on this server.
     """
 
-    def load() -> dict[str, Any]:
+    def load() -> tuple[dict[str, Any], dict[str, Any]]:
         with ctx.db.session() as session:
-            return dict(get_project(session, project_id).source)
+            project = get_project(session, project_id)
+            return dict(project.source), dict(project.settings or {})
 
-    source = await asyncio.to_thread(load)
+    source, project_settings = await asyncio.to_thread(load)
     with answering_project_failures(source.get("path")):
-        collected = await _collect(ctx, source)
+        collected = await _collect(ctx, source, project_settings)
     nodeids = collected.nodeids
     errors = [{"path": e.path, "error": e.error[-4000:]} for e in collected.errors]
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.api.schemas.base import RequestModel
+from assay.environments.project_settings import ProjectSettings
 
 
 class PathSource(RequestModel):
@@ -28,12 +29,15 @@ class ProjectCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=10_000)
     source: Source
+    settings: ProjectSettings = Field(default_factory=ProjectSettings)
 
 
 class ProjectUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=10_000)
     source: Source | None = None
+    settings: ProjectSettings | None = Field(
+        default=None, description="Replaces the project's settings as a whole.")
 
 
 class PathSourceOut(BaseModel):
