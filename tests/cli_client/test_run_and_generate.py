@@ -66,3 +66,24 @@ def test_generate_from_a_function(server: ServerProcess, project_dir: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "accepted" in done.stderr and "coverage of calc:div" in done.stderr
     assert "def test_div" in done.stderr
+
+
+def test_project_settings_and_environment_from_the_cli(
+    server: ServerProcess, project_dir: Path
+) -> None:
+    api = server.client(server.login("admin", ADMIN_PASSWORD))
+    token = api.post("/tokens", json={"name": "cli"}).json()["token"]
+    api.post("/projects", json={"name": "calc",
+                                "source": {"type": "path", "path": str(project_dir)}})
+    done = assay(server, token, "project", "settings", "calc", "--set", 'env={"TZ": "UTC"}',
+                 "--set", 'pytest_args=["-x"]')
+    assert done.returncode == 0, done.stderr
+    assert api.get("/projects").json()["items"][0]["settings"] == {
+        "env": {"TZ": "UTC"}, "pytest_args": ["-x"]}
+    refused = assay(server, token, "project", "settings", "calc", "--set", "grups=[]")
+    assert refused.returncode != 0 and "grups" in refused.stderr
+    done = assay(server, token, "project", "settings", "calc", "--unset", "pytest_args")
+    assert api.get("/projects").json()["items"][0]["settings"] == {"env": {"TZ": "UTC"}}
+    shown = assay(server, token, "project", "environment", "calc")
+    assert shown.returncode == 0, shown.stderr
+    assert "Python 3." in shown.stdout and "project installed: no" in shown.stdout

@@ -6,6 +6,7 @@ import type { CollectionIssue, Page, Project, Source } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
 import { Empty, ErrorNote, Modal } from "../components/ui";
+import { ProjectSettingsDialog } from "./ProjectSettings";
 
 function sourceText(s: Source): string {
   return s.type === "path" ? s.path : `${s.url}${s.ref ? `@${s.ref}` : ""}`;
@@ -144,6 +145,7 @@ export function ProjectsPage() {
   const { can } = useSession();
   const { setProjectId, projectId } = useProject();
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<Project | null>(null);
   const q = useQuery({ queryKey: ["projects", "list"], queryFn: () => get<Page<Project>>("/projects", { limit: 200 }) });
   return (
     <section>
@@ -190,6 +192,11 @@ export function ProjectsPage() {
                     Open
                   </button>
                   {can("editor") && <ImportButton project={p} />}
+                  {can("editor") && (
+                    <button type="button" className="ghost" onClick={() => setEditing(p)} aria-label={`Settings of ${p.name}`}>
+                      Settings
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
@@ -197,6 +204,7 @@ export function ProjectsPage() {
         </table>
       )}
       {creating && <NewProject onClose={() => setCreating(false)} />}
+      {editing && <ProjectSettingsDialog project={editing} onClose={() => setEditing(null)} />}
     </section>
   );
 }

@@ -131,4 +131,4 @@ def choose_version(requires_python: str | None, pinned: str | None) -> tuple[str
             )
         chosen = server_version() if server_version() in fitting else fitting[-1]
         return chosen, f"requires-python {requires_python}"
-    return server_version(), "the server's Python (the project does not say)"
+    return server_version(), "the server's Python; the project does not say"
