@@ -283,3 +283,18 @@ def test_property_test_is_kept_when_it_reaches_lines_examples_do_not(
     assert "@given(text=st.text())" in prop.code
     assert "derandomize=True" in prop.code
     assert result.coverage["assay_snippet:shout"]["missing"] == []
+
+
+def test_a_class_under_an_addopts_that_needs_an_undeclared_plugin_still_validates(
+    project: Path, env_python: Path, workspaces: Path
+) -> None:
+    """The project's developers have pytest-cov and xdist; this environment has neither."""
+    (project / "pytest.ini").write_text(
+        "[pytest]\naddopts = --cov=shop --no-cov-on-fail -n auto\n")
+    result, _ = run_generation(
+        GenerationRequest(mode="function", target="shop.pricing:Cart.add"), project, env_python,
+        workspaces)
+    assert result.errors == []
+    assert result.accepted, [(c.verdict, c.failure) for c in result.candidates]
+    assert any("refused --cov=shop --no-cov-on-fail -n auto" in n for n in result.notes), \
+        result.notes

@@ -169,6 +169,7 @@ async def generate(
             result.errors.append(f"generation failed: {type(exc).__name__}: {exc}")
         for err in result.errors:
             await emit({"type": "generation.error", "message": err})
+        result.notes += runner.notes
         if cancel is not None and cancel.is_set():
             result.notes.append("cancelled")
         result.coverage = _coverage_summary(plan.targets, result.candidates)

@@ -19,7 +19,8 @@ from coverage import CoverageData
 
 from assay.generation.model import Candidate, TargetInfo
 from assay.generation.workspace import GEN_DIR, SandboxRunner
-from assay.runner.pytest_config import pinned_args
+from assay.runner.pytest_cmd import USAGE_ERROR
+from assay.runner.pytest_config import neutralized, neutralized_note, pinned_args
 
 RUNS = 3
 CANDIDATE_DIR = f"{GEN_DIR}/candidates"
@@ -223,6 +224,34 @@ async def validate(
     return [results[i] for i in range(len(submissions))]
 
 
+def _validation_argv(
+    rc: Path, plugins: list[str], workspace: Path, junit: Path, order: list[str],
+    override: list[str],
+) -> list[str]:
+    """`coverage run -m pytest` on the candidates, inside the project's own configuration."""
+    return [
+        "-m",
+        "coverage",
+        "run",
+        f"--rcfile={rc}",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        # Validation measures coverage itself: a project's pytest-cov would fight
+        # it for the tracer. Its --cov options are then refused and dropped.
+        "-p",
+        "no:pytest_cov",
+        *plugins,
+        "--continue-on-collection-errors",
+        *pinned_args(workspace),
+        *override,
+        f"--junitxml={junit}",
+        *[f"{CANDIDATE_DIR}/{m}.py" for m in order],
+    ]
+
+
 async def _run_batch(
     submissions: list[Submission],
     modules: dict[int, str],
@@ -255,24 +284,15 @@ async def _run_batch(
         )
         # Hypothesis' pytest plugin costs ~1 s of imports per run; load it only when used.
         plugins = [] if uses_hypothesis else ["-p", "no:hypothesispytest"]
-        result = await runner.run(
-            [
-                "-m",
-                "coverage",
-                "run",
-                f"--rcfile={rc}",
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                *plugins,
-                "--continue-on-collection-errors",
-                *pinned_args(workspace),
-                f"--junitxml={junit}",
-                *[f"{CANDIDATE_DIR}/{m}.py" for m in order],
-            ],
-        )
+        argv = _validation_argv(rc, plugins, workspace, junit, order, runner.pytest_override)
+        result = await runner.run(argv)
+        if result.exit_code == USAGE_ERROR and not runner.pytest_override:
+            fixed = neutralized(workspace, result.stdout + result.stderr)
+            if fixed is not None:
+                runner.pytest_override, dropped = fixed
+                runner.notes.append(neutralized_note(dropped))
+                result = await runner.run(_validation_argv(rc, plugins, workspace, junit, order,
+                                                           runner.pytest_override))
         if result.cancelled:
             crash = "cancelled"
             break

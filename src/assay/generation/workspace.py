@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.generation.symbols import SKIPPED_DIRS
@@ -51,6 +51,10 @@ class SandboxRunner:
     isolation: str = "auto"
     pythonpath: tuple[str, ...] = (".",)
     cancel: asyncio.Event | None = None
+    # `-o addopts=...` once the project's addopts needed a plugin this run lacks, and the
+    # notes that say so (see assay.runner.pytest_config.neutralized).
+    pytest_override: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def readonly_paths(self) -> list[Path]:
         python = Path(self.python).absolute()
