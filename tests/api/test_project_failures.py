@@ -81,8 +81,18 @@ def test_requirements_that_cannot_install_are_422_with_the_installer_output(
     project = make_project(client, admin, project_dir)
     detail = _detail(_import(client, admin, project), 422)
     assert detail.startswith("building the project's environment failed")
-    assert "requirements.txt or pyproject.toml" in detail
+    assert "comes from requirements.txt" in detail
     assert "this is not a requirement" in detail  # the installer's own complaint follows
+
+
+def test_a_build_failure_names_the_declaration_the_requirement_came_from(
+    client: TestClient, admin: dict[str, str], project_dir: Path
+) -> None:
+    (project_dir / "requirements-dev.txt").write_text("assay-no-such-distribution-anywhere\n")
+    project = make_project(client, admin, project_dir)
+    detail = _detail(_import(client, admin, project), 422)
+    assert ("'assay-no-such-distribution-anywhere' comes from requirements-dev.txt"
+            in detail), detail
 
 
 def test_a_module_that_fails_to_collect_is_listed_and_the_rest_imported(

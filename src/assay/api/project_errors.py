@@ -77,7 +77,7 @@ def project_failure(exc: BaseException, project_dir: str | None = None) -> HTTPE
     if isinstance(exc, EnvironmentBuildError):
         summary = (
             f"building the project's environment failed: {_first_line(exc)}; "
-            "check its requirements (requirements.txt or pyproject.toml)"
+            "fix that declaration, or choose others in the project's settings"
         )
         return HTTPException(unprocessable, _with_output(summary, exc.log_tail))
     if isinstance(exc, ProjectBuildError):

@@ -51,6 +51,18 @@ def _run(cmd: list[str], log: Path, env: dict[str, str]) -> None:
         )
 
 
+def _install(cmd: list[str], log: Path, env: dict[str, str], spec: EnvSpec) -> None:
+    """Run the installer; a failure names the declarations of the requirements it names."""
+    try:
+        _run(cmd, log, env)
+    except EnvironmentBuildError as exc:
+        origin = spec.origin_of(exc.log_tail)
+        if not origin:
+            raise
+        first = str(exc).splitlines()[0]
+        raise EnvironmentBuildError(f"{first}: {origin}", exc.log_tail) from exc
+
+
 def tail(log: Path) -> str:
     try:
         return log.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL:]
@@ -73,14 +85,14 @@ def build(venv: Path, spec: EnvSpec, envs_dir: Path, log: Path) -> Path:
         _run([uv, "venv", "--quiet", "--python", *target, str(venv)], log, env)
         # Compile bytecode now: the sandbox sees the venv read-only, so without .pyc files
         # every test process would compile pytest and friends again on each import.
-        _run([uv, "pip", "install", "--compile-bytecode", "--python", str(python),
-              *spec.install_list], log, env)
+        _install([uv, "pip", "install", "--compile-bytecode", "--python", str(python),
+                  *spec.install_list], log, env, spec)
     else:
         if interpreter is None:
             raise EnvironmentBuildError(f"no Python {spec.python_version} found on this machine")
         _run([str(interpreter), "-m", "venv", str(venv)], log, env)
-        _run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
-              *spec.install_list], log, env)
+        _install([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                  *spec.install_list], log, env, spec)
     make_readable(venv)
     return python
 

@@ -50,6 +50,18 @@ class EnvSpec:
     python_version: str = field(default_factory=default_python_version)
     install_project: bool = False
     build_requires: list[str] = field(default_factory=list)
+    # requirement -> where it was declared; for build errors, not part of the key.
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def origin_of(self, log: str) -> str:
+        """Which declarations the requirements named in an installer's `log` came from."""
+        named = []
+        text = log.lower()
+        for requirement, origin in self.origins.items():
+            name = re.split(r"[\s\[<>=!~;@]", requirement.strip(), maxsplit=1)[0].lower()
+            if name and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
+                named.append(f"{requirement!r} comes from {origin}")
+        return "; ".join(dict.fromkeys(named))
 
     @property
     def key(self) -> str:
@@ -124,7 +136,12 @@ def detect_environment(
         version, reason = choose_version(detection.requires_python, detection.python_pin)
     install = wants_install(project_dir) if install_project is None else install_project
     build = build_backend(project_dir)[2] if install else []
-    return ProjectEnvironment(EnvSpec(requirements, version, install, build), detection, reason)
+    origins = {r.text: r.origin for r in detection.requirements}
+    if detection.lock is not None:
+        origins.update({r: "uv.lock" for r in requirements if r not in origins})
+    origins.update({r: "[build-system] requires" for r in build})
+    spec = EnvSpec(requirements, version, install, build, origins)
+    return ProjectEnvironment(spec, detection, reason)
 
 
 def spec_for_project(project_dir: Path, python_version: str | None = None) -> EnvSpec:
