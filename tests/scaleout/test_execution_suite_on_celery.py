@@ -1,6 +1,8 @@
 """The execution test suite, unchanged, with ASSAY_EXECUTOR=celery and real workers.
 
-The test functions are imported from tests/execution as they are; only the fixtures
+The test functions are imported from tests/execution (and the real-project shapes of
+tests/projects: workers build the project's environment and install it from the job's
+snapshot, with no database credentials) as they are; only the fixtures
 differ: the server (in-process) dispatches to two `celery -A assay.worker worker`
 processes through Redis, on PostgreSQL.
 """
@@ -27,6 +29,9 @@ from tests.execution.test_plans import (  # noqa: F401
 )
 from tests.execution.test_websocket import (  # noqa: F401
     test_reconnect_with_since_sees_exactly_the_missed_events,
+)
+from tests.projects.test_project_shapes import (  # noqa: F401  (re-collected here)
+    test_outcomes_match_the_developers_setup,
 )
 from tests.scaleout.conftest import Namespace, Worker
 from tests.scaleout.helpers import API, wait_for
