@@ -82,3 +82,25 @@ def test_an_addopts_plugin_the_project_does_not_declare_is_neutralized_and_said_
     plan = wait_plan(c, h, r.json()["id"], timeout=300)
     assert [run["status"] for run in plan["runs"]] == ["passed", "passed"], plan["runs"]
     assert all("refused -n auto" in (run["output"] or "") for run in plan["runs"])
+
+
+def test_generation_probes_and_validates_the_installed_project(
+    live_client: TestClient, tmp_path: Path
+) -> None:
+    """A src layout whose import reads its own metadata and loads a C extension: the
+    generator's probes and validation run it installed, as its plans do."""
+    from tests.generation_api.test_generate_api import wait_generation
+
+    project_dir = write_shape(tmp_path / "project", "c-extension")
+    c, h = live_client, login(live_client, "admin", ADMIN_PASSWORD)
+    project = make_project(c, h, project_dir, name="fastsum")
+    r = c.post("/api/v1/tests/generate", headers=h, json={
+        "project_id": project["id"], "mode": "function", "target": "fastsum:double",
+        "auto_execute": True})
+    assert r.status_code == 202, r.text
+    gen = wait_generation(c, h, r.json()["generation_id"])
+    assert gen["status"] == "finished", gen
+    accepted = [x for x in gen["candidates"] if x["verdict"] == "accepted"]
+    assert accepted, [(x["verdict"], x.get("failure")) for x in gen["candidates"]]
+    plan = wait_plan(c, h, gen["plan_id"], timeout=300)
+    assert plan["status"] == "passed", plan["runs"]

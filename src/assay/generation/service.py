@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assay.environments.install import InstalledProject
 from assay.generation import builtin
 from assay.generation.errors import GenerationInputError
 from assay.generation.llm.config import LLMConfig
@@ -21,6 +22,7 @@ from assay.generation.symbols import Symbol, import_root, list_symbols
 from assay.generation.targets import Plan, plan_diff, plan_function, validate_request
 from assay.generation.validation import Ledger, validate
 from assay.generation.workspace import SandboxRunner, create_workspace, remove_workspace
+from assay.runner.workspace import install_site
 from assay.sandbox import Limits
 
 __all__ = [
@@ -41,6 +43,10 @@ OnProgress = Callable[[dict[str, Any]], Awaitable[None]]
 
 async def _noop(event: dict[str, Any]) -> None:
     return None
+
+
+SITE_BOOT = ".assay_site"
+"""Where an installed project's site files and their sitecustomize go in the workspace."""
 
 
 def _pythonpath(workspace: Path, targets: list[TargetInfo]) -> tuple[str, ...]:
@@ -93,16 +99,24 @@ async def generate(
     on_progress: OnProgress | None = None,
     cancel: asyncio.Event | None = None,
     keep_workspace: bool = False,
+    installed: InstalledProject | None = None,
 ) -> GenerationResult:
     """Generate and validate tests; raises only GenerationInputError (bad request).
 
-    Everything else that goes wrong (sandbox, provider) is in `result.errors`.
+    Everything else that goes wrong (sandbox, provider) is in `result.errors`. With
+    `installed`, the project's built tree is what is probed and tested, with its
+    site files (metadata, entry points) in place, as in its plans.
     """
     emit = on_progress or _noop
     validate_request(request, Path(project_dir))
     if request.engine == "llm" and llm is None:
         raise GenerationInputError("engine 'llm' needs an LLM configuration", field="engine")
-    workspace = await asyncio.to_thread(create_workspace, Path(project_dir), Path(workspaces_dir))
+    source_dir = installed.tree if installed is not None else Path(project_dir)
+    workspace = await asyncio.to_thread(create_workspace, source_dir, Path(workspaces_dir))
+    boot: tuple[str, ...] = ()
+    if installed is not None:
+        await asyncio.to_thread(install_site, installed, workspace / SITE_BOOT, workspace)
+        boot = (SITE_BOOT,)
     result = GenerationResult(targets=[], candidates=[])
     try:
         plan = _plan(request, workspace)
@@ -126,7 +140,7 @@ async def generate(
             python=Path(python),
             limits=limits,
             isolation=isolation,
-            pythonpath=_pythonpath(workspace, plan.targets),
+            pythonpath=(*boot, *_pythonpath(workspace, plan.targets)),
             cancel=cancel,
         )
         ledger = Ledger()

@@ -31,11 +31,13 @@ from assay.db.models import (
     Trigger,
 )
 from assay.environments import EnvironmentBuildError
+from assay.environments.install import ensure_installed
 from assay.events import store as events
 from assay.generation.llm.config import LLMConfig
 from assay.generation.model import GenerationRequest, GenerationResult
 from assay.generation.service import generate
 from assay.orchestrator.owner import owner_is_dead, process_owner
+from assay.runner.pytest_cmd import environment_root
 from assay.sandbox import Limits
 from assay.services.plans import create_plan
 from assay.services.source import snapshot_source
@@ -172,18 +174,26 @@ class GenerationJobs:
                 lambda s: events.append(s, kind, payload, project_id=gen["project_id"])
             )
 
+        limits = Limits(
+            wall_seconds=120,
+            memory_bytes=settings.memory_limit_mb << 20,
+            max_processes=settings.max_processes,
+            output_bytes=settings.output_limit_bytes,
+        )
         async with ctx.pool.lease(snap.env_spec) as env:
+            installed = None
+            if snap.env_spec.install_project:
+                installed = await ensure_installed(
+                    env.install_dir(snap.digest), snap.path, env.python,
+                    settings.workspaces_dir, limits, settings.sandbox,
+                    environment_root(env.python))
             result = await generate(
                 request,
+                installed=installed,
                 project_dir=snap.path,
                 python=env.python,
                 workspaces_dir=settings.workspaces_dir,
-                limits=Limits(
-                    wall_seconds=120,
-                    memory_bytes=settings.memory_limit_mb << 20,
-                    max_processes=settings.max_processes,
-                    output_bytes=settings.output_limit_bytes,
-                ),
+                limits=limits,
                 isolation=settings.sandbox,
                 existing_tests=gen["existing_tests"],
                 llm=llm_config(ctx),
