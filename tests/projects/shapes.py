@@ -258,9 +258,51 @@ BROKEN_MODULE = {
     """,
 }
 
-SHAPES = {"c-extension": C_EXTENSION, "dependency-groups": DEPENDENCY_GROUPS,
-          "requirements-dev": REQUIREMENTS_DEV, "tox-cov-addopts": TOX_COV,
-          "module-fails-to-collect": BROKEN_MODULE}
+TEST_EXTRAS_FLIT = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["flit_core>=3.4"]
+        build-backend = "flit_core.buildapi"
+
+        [project]
+        name = "flitted"
+        version = "0.9.1"
+        description = "a flit project"
+        dependencies = []
+
+        [project.optional-dependencies]
+        test = ["iniconfig"]
+        docs = ["a-docs-only-dependency-never-installed"]
+    """,
+    "flitted/__init__.py": """
+        \"\"\"A flit project: its version read from its metadata.\"\"\"
+        from importlib.metadata import version
+
+        __version__ = version("flitted")
+    """,
+    "tests/test_flitted.py": """
+        import iniconfig
+
+        import flitted
+
+
+        def test_version():
+            assert flitted.__version__ == "0.9.1"
+
+
+        def test_extra_installed():
+            assert iniconfig
+    """,
+}
+
+SHAPES = {
+    "c-extension": C_EXTENSION,
+    "test-extras-flit": TEST_EXTRAS_FLIT,
+    "dependency-groups": DEPENDENCY_GROUPS,
+    "requirements-dev": REQUIREMENTS_DEV,
+    "tox-cov-addopts": TOX_COV,
+    "module-fails-to-collect": BROKEN_MODULE,
+}
 
 REFERENCE_INSTALL = {
     "c-extension": ["-e", "."],
@@ -268,6 +310,7 @@ REFERENCE_INSTALL = {
     "requirements-dev": ["-e", ".", "-r", "requirements-dev.txt"],
     "tox-cov-addopts": ["-e", ".", "pytest-cov"],
     "module-fails-to-collect": ["-e", "."],
+    "test-extras-flit": ["-e", ".[test]"],
 }
 COLLECTION_ERRORS = {"module-fails-to-collect": ["tests/test_broken.py"]}
 """Shapes whose reference run continues past collection errors to compare the rest."""
