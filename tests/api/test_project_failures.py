@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from assay.api.app import create_app
 from assay.config import Settings
 from tests.api.conftest import API
 from tests.conftest import ADMIN_PASSWORD, login, make_project
+from tests.gates import Gate
+from tests.imports import import_suite
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 pytestmark = sqlite_only  # what is tested is the route's handling, not the database
@@ -36,7 +39,15 @@ def _detail(response: Any, status: int) -> str:
 
 
 def _import(client: TestClient, admin: dict[str, str], project: dict[str, Any]) -> Any:
-    return client.post(f"{API}/projects/{project['id']}/import-tests", headers=admin)
+    """The import's final record (imports run in the background)."""
+    return import_suite(client, project["id"], admin, prefix=API)
+
+
+def _failed(record: dict[str, Any]) -> str:
+    """The detail of an import that failed as a whole, which a person can act on."""
+    assert record["status"] == "failed", record
+    assert isinstance(record["detail"], str), record
+    return str(record["detail"])
 
 
 @pytest.fixture
@@ -52,7 +63,7 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def test_a_git_ref_that_does_not_exist_is_422_everywhere_the_tree_is_read(
+def test_a_git_ref_that_does_not_exist_is_said_everywhere_the_tree_is_read(
     client: TestClient, admin: dict[str, str], git_repo: Path
 ) -> None:
     r = client.post(
@@ -62,7 +73,7 @@ def test_a_git_ref_that_does_not_exist_is_422_everywhere_the_tree_is_read(
     assert r.status_code == 201, r.text
     project = r.json()
 
-    detail = _detail(_import(client, admin, project), 422)
+    detail = _failed(_import(client, admin, project))
     assert detail.startswith("the project's source cannot be read") and "'no-such'" in detail
 
     r = client.post(
@@ -79,7 +90,7 @@ def test_requirements_that_cannot_install_are_422_with_the_installer_output(
 ) -> None:
     (project_dir / "requirements.txt").write_text("this is not a requirement ===\n")
     project = make_project(client, admin, project_dir)
-    detail = _detail(_import(client, admin, project), 422)
+    detail = _failed(_import(client, admin, project))
     assert detail.startswith("building the project's environment failed")
     assert "comes from requirements.txt" in detail
     assert "this is not a requirement" in detail  # the installer's own complaint follows
@@ -90,7 +101,7 @@ def test_a_build_failure_names_the_declaration_the_requirement_came_from(
 ) -> None:
     (project_dir / "requirements-dev.txt").write_text("assay-no-such-distribution-anywhere\n")
     project = make_project(client, admin, project_dir)
-    detail = _detail(_import(client, admin, project), 422)
+    detail = _failed(_import(client, admin, project))
     assert ("'assay-no-such-distribution-anywhere' comes from requirements-dev.txt"
             in detail), detail
 
@@ -101,14 +112,13 @@ def test_a_module_that_fails_to_collect_is_listed_and_the_rest_imported(
     """As in pytest, a broken module costs its own tests only; fixed, it imports next time."""
     project = make_project(client, admin, project_dir)
     first = _import(client, admin, project)
-    assert first.status_code == 200 and first.json()["errors"] == []
-    imported = first.json()["collected"]
+    assert first["status"] == "finished" and first["errors"] == []
+    imported = first["collected"]
 
     broken = project_dir / "tests" / "test_broken.py"
     broken.write_text("import no_such_module_here\n\n\ndef test_later():\n    pass\n")
-    r = _import(client, admin, project)
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = _import(client, admin, project)
+    assert body["status"] == "finished", body
     [error] = body["errors"]
     assert error["path"] == "tests/test_broken.py" and "no_such_module_here" in error["error"]
     assert (body["collected"], body["created"], body["archived"]) == (imported, 0, 0)
@@ -116,16 +126,16 @@ def test_a_module_that_fails_to_collect_is_listed_and_the_rest_imported(
     assert shown["errors"] == body["errors"] and shown["collected"] == imported
 
     broken.write_text("def test_later():\n    pass\n")
-    fixed = _import(client, admin, project).json()
+    fixed = _import(client, admin, project)
     assert fixed["errors"] == [] and fixed["created"] == 1
 
 
-def test_a_conftest_that_does_not_import_is_422_with_pytest_output(
+def test_a_conftest_that_does_not_import_fails_the_import_with_pytest_output(
     client: TestClient, admin: dict[str, str], project_dir: Path
 ) -> None:
     (project_dir / "conftest.py").write_text("import no_such_module_here\n")
     project = make_project(client, admin, project_dir)
-    detail = _detail(_import(client, admin, project), 422)
+    detail = _failed(_import(client, admin, project))
     assert "fix the project's tests and try again" in detail
     assert "no_such_module_here" in detail
     assert client.get(f"{API}/tests", headers=admin).json()["total"] == 0
@@ -148,13 +158,38 @@ def unreachable_sandbox_client(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root drops tests to an unprivileged uid")
-def test_a_sandbox_dir_the_sandbox_user_cannot_reach_is_503(
+def test_a_sandbox_dir_the_sandbox_user_cannot_reach_fails_the_import_saying_so(
     unreachable_sandbox_client: TestClient, project_dir: Path, tmp_path: Path
 ) -> None:
     c = unreachable_sandbox_client
     headers = login(c, "admin", ADMIN_PASSWORD)
     project = make_project(c, headers, project_dir)
-    detail = _detail(_import(c, headers, project), 503)
+    detail = _failed(_import(c, headers, project))
     assert detail.startswith("the sandbox cannot run on this server:")
     assert "not reachable by the sandbox uid" in detail
     assert str(tmp_path) in detail  # names where to look
+
+
+def test_an_import_runs_in_the_background_and_one_at_a_time(
+    client: TestClient, admin: dict[str, str], project_dir: Path
+) -> None:
+    """The request answers while collection is still going (a conftest holds it)."""
+    settings = client.app.state.ctx.settings  # type: ignore[attr-defined]
+    gate = Gate(settings.workspaces_dir)
+    (project_dir / "conftest.py").write_text(gate.code("hold_collection") +
+                                             "\n\nhold_collection()\n")
+    project = make_project(client, admin, project_dir)
+    url = f"{API}/projects/{project['id']}/import-tests"
+    assert client.get(url, headers=admin).status_code == 404  # never imported
+    r = client.post(url, headers=admin)
+    assert r.status_code == 202 and r.json()["status"] == "running", r.text
+    gate.wait_started()
+    assert client.get(url, headers=admin).json()["status"] == "running"
+    again = client.post(url, headers=admin)
+    assert again.status_code == 409 and r.json()["id"] in again.json()["detail"]
+    assert gate.release() == 1
+    deadline = time.monotonic() + 120
+    while (record := client.get(url, headers=admin).json())["status"] == "running":
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    assert record["status"] == "finished" and record["collected"] == 3, record

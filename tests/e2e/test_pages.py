@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e import helpers as h
+from tests.imports import import_suite
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow,
@@ -36,8 +37,7 @@ def test_every_page_renders_and_is_screenshotted(
     api = server.client(server.login("admin", ADMIN_PASSWORD))
     project = h.make_project(api, project_dir, name="calc")
     api.patch(f"/projects/{project['id']}", json={"description": "A tiny calculator"})
-    r = api.post(f"/projects/{project['id']}/import-tests")
-    assert r.status_code in (200, 201), r.text
+    assert import_suite(api, project["id"], prefix="")["status"] == "finished"
     h.add_test(api, project["id"], "add and div properties", PARSER_TEST,
                tags=["smoke"], priority="high")
     h.add_test(api, project["id"], "slow division", h.sleeping_test("slow_division", 0.3),

@@ -19,6 +19,7 @@ from assay.config import Settings
 from assay.sandbox import resolve_isolation
 from tests.conftest import _headers_factory, make_project
 from tests.execution.helpers import add_test, queue_plan, wait_plan
+from tests.imports import import_suite
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -142,10 +143,9 @@ def test_imported_suite_matches_a_direct_pytest_run(
     c, as_role = hardened
     h = as_role("editor")
     project = make_project(c, h, root, name="lib")
-    r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
-    assert r.status_code == 200, r.text
-    assert r.json()["created"] == len(direct) == 7
-    again = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h).json()
+    first = import_suite(c, project["id"], h)
+    assert first["created"] == len(direct) == 7, first
+    again = import_suite(c, project["id"], h)
     assert again["created"] == 0 and again["unchanged"] == 7
 
     start = c.post("/api/v1/execution/plans", headers=h, json={
@@ -158,5 +158,5 @@ def test_imported_suite_matches_a_direct_pytest_run(
 
     # A test that disappears from the suite is archived on the next import.
     (root / "tests" / "test_more.py").unlink()
-    third = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h).json()
+    third = import_suite(c, project["id"], h)
     assert third["archived"] == 1 and third["archived_ids"] == ["tests/test_more.py::test_more"]

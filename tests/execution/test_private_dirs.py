@@ -21,6 +21,7 @@ import pytest
 
 from assay.sandbox import resolve_isolation
 from assay.sandbox.tree import default_tree
+from tests.imports import import_suite
 from tests.servers import ServerProcess, wait_final
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,9 +102,9 @@ def test_readme_walkthrough_in_a_private_clone(
         "code": "from mylib import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"})
     assert r.status_code == 201, r.text
 
-    first = import_suite(api, project)
+    first = readme_import(api, project)
     assert first["created"] == first["collected"] > 0
-    second = import_suite(api, project)
+    second = readme_import(api, project)
     assert (second["created"], second["archived"], second["restored"]) == (0, 0, 0), second
     assert second["unchanged"] == first["collected"]
 
@@ -129,7 +130,8 @@ def test_readme_walkthrough_in_a_private_clone(
     assert {run["isolation"] for run in everything["runs"]} == {isolation}
 
 
-def import_suite(api: httpx.Client, project: str) -> dict[str, int]:
-    r = api.post(f"/projects/{project}/import-tests", timeout=300)
-    assert r.status_code in (200, 201), r.text
-    return dict(r.json())
+def readme_import(api: httpx.Client, project: str) -> dict[str, int]:
+    """The README's `curl -X POST .../import-tests`, then its record once finished."""
+    done = import_suite(api, project, prefix="")
+    assert done["status"] == "finished", done
+    return done

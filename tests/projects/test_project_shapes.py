@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD, login, make_project
 from tests.execution.helpers import wait_plan
+from tests.imports import import_suite
 from tests.projects.shapes import COLLECTION_ERRORS, SHAPES, reference_outcomes, write_shape
 
 pytestmark = pytest.mark.slow
@@ -39,11 +40,11 @@ def test_outcomes_match_the_developers_setup(
 
     c, h = live_client, login(live_client, "admin", ADMIN_PASSWORD)
     project = make_project(c, h, project_dir, name=shape)
-    r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
-    assert r.status_code == 200, r.text
-    assert r.json()["collected"] == len(expected), (r.json(), expected)
-    assert [e["path"] for e in r.json()["errors"]] == COLLECTION_ERRORS.get(shape, [])
-    assert r.json()["notes"] == []  # every plugin its addopts need is declared
+    done = import_suite(c, project["id"], h)
+    assert done["status"] == "finished", done
+    assert done["collected"] == len(expected), (done, expected)
+    assert [e["path"] for e in done["errors"]] == COLLECTION_ERRORS.get(shape, [])
+    assert done["notes"] == []  # every plugin its addopts need is declared
     r = c.post("/api/v1/execution/plans", headers=h,
                json={"project_id": project["id"], "selection": {}})
     assert r.status_code == 201, r.text
@@ -68,10 +69,9 @@ def test_an_addopts_plugin_the_project_does_not_declare_is_neutralized_and_said_
     (project_dir / "tests" / "test_it.py").write_text("def test_it():\n    assert True\n")
     c, h = live_client, login(live_client, "admin", ADMIN_PASSWORD)
     project = make_project(c, h, project_dir, name="undeclared")
-    r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
-    assert r.status_code == 200, r.text
-    assert r.json()["collected"] == 1
-    [note] = r.json()["notes"]
+    done = import_suite(c, project["id"], h)
+    assert done["status"] == "finished" and done["collected"] == 1, done
+    [note] = done["notes"]
     assert "-n auto --cov=nothing --no-cov-on-fail" in note
     code_case = c.post("/api/v1/tests", headers=h, json={
         "project_id": project["id"], "title": "written",

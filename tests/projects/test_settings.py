@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD, login, make_project
 from tests.execution.helpers import wait_plan
+from tests.imports import import_suite
 
 pytestmark = pytest.mark.slow
 
@@ -97,9 +98,8 @@ def test_settings_and_tool_assay_shape_the_environment_and_the_run(
     assert {r["requirement"] for r in body["requirements"]} == {"six"}
     assert body["install_project"] is True and body["python_reason"]
 
-    r = c.post(f"/api/v1/projects/{project['id']}/import-tests", headers=h)
-    assert r.status_code == 200, r.text
-    assert r.json()["collected"] == 2  # the slow one deselected by [tool.assay]
+    done = import_suite(c, project["id"], h)
+    assert done["collected"] == 2, done  # the slow one deselected by [tool.assay]
     r = c.post("/api/v1/execution/plans", headers=h,
                json={"project_id": project["id"], "selection": {}})
     plan = wait_plan(c, h, r.json()["id"], timeout=300)

@@ -65,6 +65,22 @@ export interface CollectionIssue {
   error: string;
 }
 
+/** A suite import: it runs in the background; `detail` says why one failed. */
+export interface ImportRecord {
+  id: string;
+  status: "running" | "finished" | "failed";
+  started_at: string;
+  finished_at?: string;
+  collected?: number;
+  created?: number;
+  restored?: number;
+  archived?: number;
+  unchanged?: number;
+  errors?: CollectionIssue[];
+  notes?: string[];
+  detail?: string;
+}
+
 export interface ImportSummary {
   at: string;
   collected: number;

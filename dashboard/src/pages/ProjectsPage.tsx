@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ApiError, get, post, unavailable } from "../api/client";
-import type { CollectionIssue, Page, Project, Source } from "../api/types";
+import type { CollectionIssue, ImportRecord, Page, Project, Source } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
 import { Empty, ErrorNote, Modal } from "../components/ui";
@@ -93,7 +93,7 @@ function NewProject({ onClose }: { onClose: () => void }) {
 function CollectionErrors({ errors }: { errors: CollectionIssue[] }) {
   if (!errors.length) return null;
   return (
-    <details className="bad-text" aria-label="Collection errors">
+    <details className="bad-text collection-errors" aria-label="Collection errors">
       <summary>
         {errors.length === 1 ? "1 file" : `${errors.length} files`} could not be collected
       </summary>
@@ -111,30 +111,38 @@ function CollectionErrors({ errors }: { errors: CollectionIssue[] }) {
 
 function ImportButton({ project }: { project: Project }) {
   const client = useQueryClient();
-  const imp = useMutation({
-    mutationFn: () => post<Record<string, unknown>>(`/projects/${project.id}/import-tests`),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: ["projects"] });
-      void client.invalidateQueries({ queryKey: ["tests"] });
-    },
+  const start = useMutation({
+    mutationFn: () => post<ImportRecord>(`/projects/${project.id}/import-tests`),
+    onSuccess: (record) => client.setQueryData(["projects", project.id, "import"], record),
   });
-  const summary = (d: Record<string, unknown> | undefined) => {
-    if (!d) return "";
-    const parts = ["created", "updated", "archived", "unchanged", "total"]
-      .filter((k) => typeof d[k] === "number" || Array.isArray(d[k]))
-      .map((k) => `${Array.isArray(d[k]) ? (d[k] as unknown[]).length : d[k]} ${k}`);
-    return parts.length ? `Imported: ${parts.join(", ")}` : "Imported.";
-  };
+  // The import runs in the background on the server; its record is followed until it ends.
+  const record = useQuery({
+    queryKey: ["projects", project.id, "import"],
+    queryFn: () => get<ImportRecord>(`/projects/${project.id}/import-tests`),
+    enabled: start.isSuccess,
+    refetchInterval: (q) => (q.state.data?.status === "running" ? 1000 : false),
+  });
+  const data = record.data;
+  const running = start.isPending || data?.status === "running";
+  const ended = data && data.status !== "running" ? data.id : null;
+  useEffect(() => {
+    if (!ended) return;
+    void client.invalidateQueries({ queryKey: ["projects", "list"] });
+    void client.invalidateQueries({ queryKey: ["tests"] });
+  }, [ended, client]);
+  const summary = (d: ImportRecord) =>
+    `Imported: ${d.collected ?? 0} collected, ${d.created ?? 0} created, ${d.archived ?? 0} archived, ${d.unchanged ?? 0} unchanged`;
   return (
     <span className="inline">
-      <button type="button" onClick={() => imp.mutate()} disabled={imp.isPending} aria-label={`Import tests of ${project.name}`}>
-        {imp.isPending ? "Importing…" : "Import tests"}
+      <button type="button" onClick={() => start.mutate()} disabled={running} aria-label={`Import tests of ${project.name}`}>
+        {running ? "Importing…" : "Import tests"}
       </button>
-      {imp.isSuccess && <span className="ok-text" role="status">{summary(imp.data)}</span>}
-      <CollectionErrors errors={(imp.data?.errors as CollectionIssue[] | undefined) ?? project.last_import?.errors ?? []} />
-      {imp.error && (
+      {data?.status === "finished" && <span className="ok-text" role="status">{summary(data)}</span>}
+      {data?.status === "failed" && <span className="bad-text" role="alert">{data.detail}</span>}
+      <CollectionErrors errors={data?.errors ?? project.last_import?.errors ?? []} />
+      {start.error && (
         <span className="bad-text" role="alert">
-          {unavailable(imp.error, "Importing tests") ?? (imp.error as ApiError).message}
+          {unavailable(start.error, "Importing tests") ?? (start.error as ApiError).message}
         </span>
       )}
     </span>

@@ -20,6 +20,7 @@ from assay.api import scaleout
 from assay.api.body_limit import BodyLimitMiddleware
 from assay.api.context import AppContext
 from assay.api.errors import internal_error
+from assay.api.project_errors import describe_failure
 from assay.api.routes import (
     auth,
     environments,
@@ -46,6 +47,7 @@ from assay.events.store import install_publisher
 from assay.sandbox.tree import run_root_for
 from assay.security.throttle import LoginThrottle
 from assay.services.generation_jobs import GenerationJobs, recover_interrupted
+from assay.services.suite_jobs import SuiteImports, recover_interrupted_imports
 from assay.services.users import bootstrap_admin
 
 log = logging.getLogger("assay.server")
@@ -83,6 +85,7 @@ def prepare_database(ctx: AppContext) -> None:
 def _recover_generations(ctx: AppContext) -> None:
     with ctx.db.session() as session:
         recover_interrupted(session)
+        recover_interrupted_imports(session)
 
 
 def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -> FastAPI:
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         settings.resolved_secret_key()
         stop_scaleout = await scaleout.start(ctx)
         ctx.generations = GenerationJobs(ctx)
+        ctx.imports = SuiteImports(ctx.db, ctx.pool, settings, describe_failure)
         await asyncio.to_thread(_recover_generations, ctx)
         if orchestrator:
             from assay.orchestrator.factory import make_supervisor
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
                 if ctx.supervisor.orchestrator is not None:
                     await ctx.supervisor.orchestrator.executor.close()
             await ctx.generations.close()
+            await ctx.imports.close()
             await stop_scaleout()
             ctx.db.dispose()
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from assay.events.bus import EventBus
     from assay.orchestrator.supervisor import Supervisor
     from assay.services.generation_jobs import GenerationJobs
+    from assay.services.suite_jobs import SuiteImports
 
 
 @dataclass
@@ -25,4 +26,5 @@ class AppContext:
     pool: EnvironmentPool
     supervisor: Supervisor | None = None
     generations: GenerationJobs | None = None
+    imports: SuiteImports | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -95,6 +95,14 @@ def project_failure(exc: BaseException, project_dir: str | None = None) -> HTTPE
     return None
 
 
+def describe_failure(exc: BaseException) -> str:
+    """The message a person reads for a failure of background work on a project."""
+    answer = project_failure(exc)
+    if answer is None:
+        return f"internal error: {type(exc).__name__}; see the server log"
+    return str(answer.detail)
+
+
 @contextmanager
 def answering_project_failures(project_dir: str | None = None) -> Iterator[None]:
     """Turn a known failure inside the block into its answer; let others propagate.

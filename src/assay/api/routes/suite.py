@@ -9,9 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from assay.api.context import AppContext
 from assay.api.deps import Ctx, DbSession, Editor, Viewer
-from assay.api.project_errors import answering_project_failures
 from assay.api.routes.execution import get_plan, plan_out
 from assay.api.routes.projects import get_project
 from assay.api.schemas.execution import PlanOut
@@ -19,88 +17,68 @@ from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, Priority, TestCase, TestRun, Trigger
 from assay.events import store as events
 from assay.orchestrator.results import plan_counts, verdict
-from assay.runner import Collected, collect_tests
-from assay.sandbox import Limits
 from assay.services import junit
-from assay.services.source import snapshot_source
-from assay.services.suite_import import reconcile_suite
+from assay.services.suite_jobs import ImportRunning
 
 router = APIRouter(tags=["suite"])
 
 
-async def _collect(
-    ctx: AppContext, source: dict[str, Any], project_settings: dict[str, Any]
-) -> Collected:
-    """Snapshot the source, lease its environment, collect node ids in the sandbox."""
-    settings = ctx.settings
-    snap = await asyncio.to_thread(snapshot_source, source, settings, project_settings)
-    async with ctx.pool.lease(snap.env_spec) as env:
-        return await collect_tests(
-            snap.path,
-            env.python,
-            settings.workspaces_dir,
-            Limits(
-                wall_seconds=300,
-                memory_bytes=settings.memory_limit_mb << 20,
-                max_processes=settings.max_processes,
-            ),
-            settings.sandbox,
-            env.install_dir(snap.digest) if snap.env_spec.install_project else None,
-            dict(snap.settings.env),
-            list(snap.settings.pytest_args),
-        )
+PUBLIC = ("id", "status", "started_at", "finished_at", "collected", "created", "restored",
+          "archived", "unchanged", "archived_ids", "errors", "notes", "detail")
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in PUBLIC if k in record}
 
 
 @router.post(
     "/projects/{project_id}/import-tests",
+    status_code=status.HTTP_202_ACCEPTED,
     responses={
-        422: {"description": "The project cannot be collected (see `detail`)."},
-        503: {"description": "The sandbox cannot run on this server."},
+        404: {"description": "No such project."},
+        409: {"description": "An import of this project is already running."},
     },
 )
 async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any]:
-    """Collect the project's own pytest tests in the sandbox; make reference test cases.
+    """Start importing the project's own pytest suite as reference test cases.
 
-    Idempotent: a second import creates nothing new, archives tests that disappeared
-    and restores ones that came back. A module that fails to collect costs only its
-    own tests, as in pytest: it is listed in `errors` (and kept as the project's
-    `last_import`), its tests already imported stay as they are, and it becomes test
-    cases at the next import once fixed. A failure of the whole import answers
-    `{"detail": "..."}`: 422 when the project must change (requirements that do not
-    install, a build that fails, an unreachable git ref), 503 when the sandbox cannot
-    run on this server.
+    Answers at once with the running import; follow it with
+    `GET /projects/{id}/import-tests` or the `suite.import.*` events. Building the
+    environment and collecting happen in the background, in the sandbox.
+
+    Idempotent: an import creates nothing new for tests already imported, archives
+    tests that disappeared and restores ones that came back. A module that fails to
+    collect costs only its own tests, as in pytest: it is listed in `errors`, its
+    tests already imported stay as they are, and it imports once fixed. A failure of
+    the whole import ends it as `failed` with a `detail` that says what to fix.
     """
+    imports = ctx.imports
+    assert imports is not None, "the server's lifespan starts the import jobs"
 
-    def load() -> tuple[dict[str, Any], dict[str, Any]]:
+    def begin() -> dict[str, Any]:
         with ctx.db.session() as session:
-            project = get_project(session, project_id)
-            return dict(project.source), dict(project.settings or {})
+            return imports.start(session, get_project(session, project_id), user.id)
 
-    source, project_settings = await asyncio.to_thread(load)
-    with answering_project_failures(source.get("path")):
-        collected = await _collect(ctx, source, project_settings)
-    nodeids = collected.nodeids
-    errors = [{"path": e.path, "error": e.error[-4000:]} for e in collected.errors]
+    try:
+        record = await asyncio.to_thread(begin)
+    except ImportRunning as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"an import of this project is already running (id {exc})") from exc
+    imports.launch(project_id, record["id"], user.id)
+    return _public(record)
 
-    def save() -> dict[str, Any]:
-        with ctx.db.session() as session:
-            result = reconcile_suite(session, project_id, nodeids, user.id,
-                                     unreadable=[e["path"] for e in errors])
-            project = get_project(session, project_id)
-            project.last_import = {"at": utcnow().isoformat(), "collected": len(nodeids),
-                                   "errors": errors}
-            return {
-                "notes": collected.notes,
-                "errors": errors,
-                "collected": len(nodeids),
-                "created": len(result.created),
-                "restored": len(result.restored),
-                "archived": len(result.archived),
-                "unchanged": result.unchanged,
-                "archived_ids": result.archived[:100],
-            }
 
-    return await asyncio.to_thread(save)
+@router.get(
+    "/projects/{project_id}/import-tests",
+    responses={404: {"description": "No such project, or it was never imported."}},
+)
+def last_import(project_id: str, _: Viewer, session: DbSession) -> dict[str, Any]:
+    """The project's latest import: `running`, `finished` (with its counts and the
+    modules that failed to collect) or `failed` (with `detail`)."""
+    record = get_project(session, project_id).last_import
+    if not record:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this project was never imported")
+    return _public(record)
 
 
 @router.get(
