@@ -42,7 +42,12 @@ MODULES = {
     "humanize.number": "humanize==4.17.0",
     "more_itertools.recipes": "more-itertools==11.2.1",
     "toolz.itertoolz": "toolz==1.2.0",
+    "sortedcontainers.sortedlist": "sortedcontainers==2.4.0",
 }
+ADDOPTS = {"sortedcontainers.sortedlist": "--cov=sortedcontainers --no-cov-on-fail"}
+"""Modules run as a project whose pytest addopts need a plugin (pytest-cov, installed):
+the generator's validation must survive them (it disables pytest-cov and measures
+coverage itself). Such a module gets a project directory of its own."""
 PYNGUIN = "pynguin==0.48.0"
 
 
@@ -98,6 +103,8 @@ def measure(python: Path, project: Path, module: str, tests_dir: Path) -> tuple[
             "-q",
             "-p",
             "no:cacheprovider",
+            "-o",
+            "addopts=",  # measured alike for every tool, whatever the project's addopts
             f"--junitxml={tests_dir / 'junit.xml'}",
             str(tests_dir),
         ],
@@ -251,7 +258,7 @@ def install_target(project: Path, packages: list[str]) -> None:
 async def lease_python(work: Path) -> Path:
     """A project environment from Assay's pool, plus hypothesis for property tests."""
     pool = EnvironmentPool(public_dir(work / "envs"))
-    async with pool.lease(EnvSpec(requirements=["hypothesis"])) as env:
+    async with pool.lease(EnvSpec(requirements=["hypothesis", "pytest-cov"])) as env:
         return Path(env.python)
 
 
@@ -266,12 +273,19 @@ def main() -> int:
     args = parser.parse_args()
     work = public_dir(args.work)
     project = public_dir(work / "project")
-    packages = [MODULES[m] for m in args.modules]
-    install_target(project, packages)
+    packages = [MODULES[m] for m in args.modules if m not in ADDOPTS]
+    if packages:
+        install_target(project, packages)
     python = asyncio.run(lease_python(work))
     venv = None if args.skip_pynguin else pynguin_venv(work)
     rows: list[ModuleFigures] = []
+    shared = project
     for module in args.modules:
+        project = shared
+        if module in ADDOPTS:
+            project = public_dir(work / f"project-{module}")
+            install_target(project, [MODULES[module]])
+            (project / "pytest.ini").write_text(f"[pytest]\naddopts = {ADDOPTS[module]}\n")
         print(f"== {module}: assay built-in engine", flush=True)
         figures, codes = asyncio.run(
             run_assay(module, project, python, work, args.max_per_function)
