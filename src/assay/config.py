@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     sandbox: Literal["auto", "bwrap", "process"] = "auto"
     test_timeout_seconds: float = 60.0
     job_timeout_seconds: float = 900.0
+    # One sandboxed run of a generation (a probe, a candidate's validation run).
+    generation_run_timeout_seconds: float = 120.0
     memory_limit_mb: int = 2048
     file_size_limit_mb: int = 256
     max_processes: int = 256

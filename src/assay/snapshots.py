@@ -23,6 +23,8 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from assay.errors import InvalidInput
+
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".assay", ".tox",
     ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", ".eggs", ".idea",
@@ -32,7 +34,7 @@ SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 SKIP_FILES = frozenset({".coverage", ".DS_Store"})
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(InvalidInput, RuntimeError):
     """The tree cannot be snapshotted, shipped or fetched; the message says why."""
 
 

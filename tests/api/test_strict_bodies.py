@@ -111,8 +111,9 @@ def _objects(schema: dict[str, Any], openapi: dict[str, Any], seen: set[str]) ->
     children = list(schema.get("properties", {}).values())
     if "items" in schema:
         children.append(schema["items"])
-    for key in ("anyOf", "oneOf", "allOf"):
-        children += schema.get(key, [])
+    if "properties" not in schema:  # beside properties, they constrain this object itself
+        for key in ("anyOf", "oneOf", "allOf"):
+            children += schema.get(key, [])
     for child in children:
         found += _objects(child, openapi, seen)
     return found

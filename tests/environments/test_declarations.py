@@ -165,3 +165,50 @@ def test_a_uv_lock_is_installed_frozen_with_the_test_groups(tmp_path: Path) -> N
     (tmp_path / "uv.lock").write_text("this is not a lock\n")
     with pytest.raises(DeclarationError, match=r"uv\.lock cannot be exported"):
         detect_environment(tmp_path)
+
+
+def test_poetry_projects_get_their_dependencies_and_test_groups_as_pep_440(
+    tmp_path: Path,
+) -> None:
+    """A Poetry project as `poetry install` sets it up: runtime and dev dependencies,
+    caret and tilde constraints as the ranges Poetry means; paths and `python` left out."""
+    write(tmp_path, {
+        "pyproject.toml": """
+            [tool.poetry]
+            name = "p"
+            version = "1"
+            [tool.poetry.dependencies]
+            python = "^3.8"
+            attrs = "^0.3.1"
+            local-thing = {path = "../thing"}
+            [tool.poetry.dev-dependencies]
+            pytest = "^7.2.0"
+            PyYAML = "~6.0"
+            rich = {version = "^13", extras = ["jupyter"]}
+            [tool.poetry.group.docs.dependencies]
+            sphinx = "*"
+            [build-system]
+            requires = ["poetry-core>=1.0.0"]
+            build-backend = "poetry.core.masonry.api"
+        """,
+    })
+    assert used(tmp_path) == {
+        "attrs>=0.3.1,<0.4": "pyproject.toml [tool.poetry.dependencies]",
+        "pytest>=7.2.0,<8": "pyproject.toml [tool.poetry.dev-dependencies]",
+        "PyYAML>=6.0,<6.1": "pyproject.toml [tool.poetry.dev-dependencies]",
+        "rich[jupyter]>=13,<14": "pyproject.toml [tool.poetry.dev-dependencies]",
+    }
+
+
+def test_poetry_test_group_is_read_like_a_dependency_group(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "pyproject.toml": """
+            [project]
+            name = "p"
+            version = "1"
+            [tool.poetry.group.test.dependencies]
+            hypothesis = "~6"
+        """,
+    })
+    assert used(tmp_path) == {
+        "hypothesis>=6,<7": "pyproject.toml [tool.poetry.group.test.dependencies]"}

@@ -19,11 +19,13 @@ from assay import __version__
 from assay.api import scaleout
 from assay.api.body_limit import BodyLimitMiddleware
 from assay.api.context import AppContext
-from assay.api.errors import internal_error
+from assay.api.errors import assay_error, internal_error
+from assay.api.methods import DeclaredMethodsMiddleware
 from assay.api.project_errors import describe_failure
 from assay.api.routes import (
     auth,
     environments,
+    events,
     execution,
     generations,
     health,
@@ -42,6 +44,7 @@ from assay.config import Settings, get_settings
 from assay.db.engine import Database
 from assay.db.migrate import upgrade
 from assay.environments import EnvironmentPool
+from assay.errors import AssayError
 from assay.events.bus import EventBus
 from assay.events.store import install_publisher
 from assay.sandbox.tree import run_root_for
@@ -98,13 +101,13 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         await asyncio.to_thread(prepare_database, ctx)
         settings.resolved_secret_key()
         stop_scaleout = await scaleout.start(ctx)
-        ctx.generations = GenerationJobs(ctx)
+        ctx.generations = GenerationJobs(settings, ctx.db, ctx.pool)
         ctx.imports = SuiteImports(ctx.db, ctx.pool, settings, describe_failure)
         await asyncio.to_thread(_recover_generations, ctx)
         if orchestrator:
             from assay.orchestrator.factory import make_supervisor
 
-            ctx.supervisor = make_supervisor(ctx)
+            ctx.supervisor = make_supervisor(settings, ctx.db, ctx.pool)
             ctx.bus.add_listener(ctx.supervisor.on_event)
             await ctx.supervisor.start()
         try:
@@ -126,7 +129,9 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.add_exception_handler(AssayError, assay_error)
     app.add_exception_handler(Exception, internal_error)
+    app.add_middleware(DeclaredMethodsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -154,6 +159,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         workers,
         insights,
         ws,
+        events,
     ):
         api.include_router(module.router)
     api.include_router(environments.project_router)

@@ -6,15 +6,16 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from assay.api.context import AppContext
-from assay.api.errors import conflict, is_conflict
+from assay.api.errors import is_conflict
 from assay.db.models import ApiToken, Role, User
+from assay.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from assay.security import access_tokens, api_tokens
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -43,13 +44,13 @@ def get_session(ctx: Ctx) -> Iterator[Session]:
     except IntegrityError as exc:
         if not is_conflict(exc):
             raise
-        raise conflict(
+        raise Conflict(
             "the change conflicts with data written at the same time (a duplicate, "
             "or a row that was just deleted); reload and try again"
         ) from exc
     except DataError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
-        raise HTTPException(422, f"a value cannot be stored: {reason}") from exc
+        raise InvalidInput(f"a value cannot be stored: {reason}") from exc
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -90,18 +91,14 @@ def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)])
     authentication read must not stay open while an async endpoint does slow work.
     """
     if not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "not authenticated: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login)",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise Unauthenticated(
+            "not authenticated: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login)"
         )
     with ctx.db.session() as session:
         user = authenticate_token(session, ctx, token)
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "invalid, expired or revoked token, or the user is disabled; log in again",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise Unauthenticated(
+            "invalid, expired or revoked token, or the user is disabled; log in again"
         )
     return user
 
@@ -111,10 +108,7 @@ def require(role: Role) -> Callable[[User], User]:
 
     def check(user: Annotated[User, Depends(current_user)]) -> User:
         if ROLE_LEVEL[Role(user.role)] < ROLE_LEVEL[role]:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"this needs the {role.value} role; you are {user.role}",
-            )
+            raise Forbidden(f"this needs the {role.value} role; you are {user.role}")
         return user
 
     return check

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, TypeDecorator, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from assay.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -61,11 +64,9 @@ def _decode(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
-        raise HTTPException(
-            422, "cursor is not one this API issued; drop it to start over"
-        ) from exc
+        raise InvalidInput("cursor is not one this API issued; drop it to start over") from exc
     if not isinstance(values, list) or len(values) != 2:
-        raise HTTPException(422, "cursor is not one this API issued; drop it to start over")
+        raise InvalidInput("cursor is not one this API issued; drop it to start over")
     return values
 
 
@@ -76,10 +77,13 @@ def paginate(
     sort_col: InstrumentedAttribute[Any],
     id_col: InstrumentedAttribute[Any],
     descending: bool,
-) -> tuple[list[Any], int, str | None]:
-    """Rows of one page, the total matching count, and the cursor of the next page.
+    items: Callable[[list[Any]], Sequence[T]],
+) -> Page[T]:
+    """One page: `items(rows)` of its rows, the total matching count, the next cursor.
 
     Keyset pagination on (sort column, id) keeps deep pages as fast as the first.
+    `items` turns the page's rows into what it lists, all at once (so it can read
+    what they need in one query).
     """
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page = stmt
@@ -104,7 +108,13 @@ def paginate(
         rows = rows[: params.limit]
         last = rows[-1]
         next_cursor = _encode([getattr(last, sort_col.key), getattr(last, id_col.key)])
-    return rows, total, next_cursor
+    return Page(
+        items=list(items(rows)),
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+        next_cursor=next_cursor,
+    )
 
 
 # Integers a cursor may carry: what every database's BIGINT holds.
@@ -117,7 +127,7 @@ def _coerce(col: InstrumentedAttribute[Any], value: Any) -> Any:
     if isinstance(col_type, TypeDecorator):  # e.g. UTCDateTime: its python_type is `object`
         col_type = col_type.impl_instance
     ptype = col_type.python_type
-    bad = HTTPException(422, "cursor does not match this sort order; drop it")
+    bad = InvalidInput("cursor does not match this sort order; drop it")
     if ptype is datetime:
         if not isinstance(value, str):
             raise bad

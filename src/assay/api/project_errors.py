@@ -11,20 +11,15 @@ handler, which answers a JSON 500.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fastapi import HTTPException, status
-
 from assay.environments import EnvironmentBuildError
-from assay.environments.install import ProjectBuildError
+from assay.errors import AssayError, InvalidInput, Misconfigured, Unavailable
 from assay.runner import CollectionError
 from assay.sandbox import SandboxPathError, SandboxUnavailable
 from assay.snapshots import SnapshotError
-
-log = logging.getLogger("assay.server")
 
 OUTPUT_TAIL = 4000
 """How much of a tool's output an answer carries: the end, where the cause usually is."""
@@ -47,51 +42,49 @@ def _inside(path: str | None, root: str | None) -> bool:
     return target == base or base in target.parents
 
 
-def _permission_denied(exc: PermissionError, project_dir: str | None) -> HTTPException:
+def _permission_denied(exc: PermissionError, project_dir: str | None) -> AssayError:
     """The project's own unreadable file is its owner's to fix; any other is the server's."""
     where = exc.filename or "a file"
     if _inside(exc.filename, project_dir):
-        return HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        return InvalidInput(
             f"the server cannot read {where} of the project (permission denied); "
-            "make the project's files readable by the user Assay runs as",
+            "make the project's files readable by the user Assay runs as"
         )
-    return HTTPException(
-        status.HTTP_500_INTERNAL_SERVER_ERROR,
+    return Misconfigured(
         f"the server was denied access to {where}; an administrator must fix the "
-        "permissions of Assay's data directory",
+        "permissions of Assay's data directory"
     )
 
 
-def project_failure(exc: BaseException, project_dir: str | None = None) -> HTTPException | None:
-    """The answer for a known failure of working with a project's code; None if unknown.
+def project_failure(exc: BaseException, project_dir: str | None = None) -> AssayError | None:
+    """The error to answer for a known failure of working with a project's code, or None.
 
+    Its kind (and so the status code) is the failure's own; what it adds is the
+    sentence a person reads: what failed, the end of the tool's output, what to do.
     `project_dir` is the project's own directory (path sources), to tell a file of
     the project from one of the server.
     """
-    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
-    unavailable = status.HTTP_503_SERVICE_UNAVAILABLE
     if isinstance(exc, CollectionError):
         summary = f"{_first_line(exc)}; fix the project's tests and try again"
-        return HTTPException(unprocessable, _with_output(summary, exc.output))
+        return InvalidInput(_with_output(summary, exc.output))
     if isinstance(exc, EnvironmentBuildError):
         summary = (
             f"building the project's environment failed: {_first_line(exc)}; "
             "fix that declaration, or choose others in the project's settings"
         )
-        return HTTPException(unprocessable, _with_output(summary, exc.log_tail))
-    if isinstance(exc, ProjectBuildError):
-        return HTTPException(unprocessable, str(exc))
+        return InvalidInput(_with_output(summary, exc.log_tail))
     if isinstance(exc, SnapshotError):
-        return HTTPException(unprocessable, f"the project's source cannot be read: {exc}")
+        return InvalidInput(f"the project's source cannot be read: {exc}")
     if isinstance(exc, SandboxUnavailable):
-        return HTTPException(unavailable, f"the sandbox is not available on this server: {exc}")
+        return Unavailable(f"the sandbox is not available on this server: {exc}")
     if isinstance(exc, SandboxPathError):  # before PermissionError, its base class
-        return HTTPException(unavailable, f"the sandbox cannot run on this server: {exc}")
+        return Unavailable(f"the sandbox cannot run on this server: {exc}")
     if isinstance(exc, PermissionError):
         return _permission_denied(exc, project_dir)
-    if isinstance(exc, FileNotFoundError | ValueError):  # a vanished path, an invalid pyproject
-        return HTTPException(unprocessable, str(exc))
+    # A failed project build, an unreadable declaration, a vanished path, an invalid
+    # pyproject: the message says it all.
+    if isinstance(exc, InvalidInput | FileNotFoundError | ValueError):
+        return InvalidInput(str(exc))
     return None
 
 
@@ -100,15 +93,16 @@ def describe_failure(exc: BaseException) -> str:
     answer = project_failure(exc)
     if answer is None:
         return f"internal error: {type(exc).__name__}; see the server log"
-    return str(answer.detail)
+    return str(answer)
 
 
 @contextmanager
 def answering_project_failures(project_dir: str | None = None) -> Iterator[None]:
     """Turn a known failure inside the block into its answer; let others propagate.
 
-    Failures the operator must fix are logged with their traceback: the person who
-    sees the answer is often not the one who can act on it.
+    Failures the operator must fix are logged with their traceback by the handler
+    that answers them: the person who sees the answer is often not the one who can
+    act on it.
     """
     try:
         yield
@@ -116,6 +110,4 @@ def answering_project_failures(project_dir: str | None = None) -> Iterator[None]
         answer = project_failure(exc, project_dir)
         if answer is None:
             raise
-        if answer.status_code >= 500:
-            log.warning("project work failed: %s", answer.detail, exc_info=exc)
         raise answer from exc

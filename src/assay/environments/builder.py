@@ -15,12 +15,13 @@ from pathlib import Path
 from assay.environments.interpreters import find_interpreter
 from assay.environments.spec import EnvSpec
 from assay.environments.uv import uv_binary
+from assay.errors import InvalidInput
 
 BUILD_TIMEOUT_S = 900.0
 LOG_TAIL = 4000
 
 
-class EnvironmentBuildError(Exception):
+class EnvironmentBuildError(InvalidInput):
     """Installing an environment failed; `log_tail` holds the end of the installer's log."""
 
     def __init__(self, message: str, log_tail: str = "") -> None:

@@ -9,6 +9,9 @@ lines, and `setup.py` only through `ast` for literal `install_requires` /
 2. PEP 735 `[dependency-groups]` named like tests (`test`, `tests`, `testing`,
    `dev`), with `include-group` followed.
 3. `[project.optional-dependencies]` test extras (same names).
+   Poetry's own tables come next: `[tool.poetry.group.<test|dev>.dependencies]` and
+   the older `[tool.poetry.dev-dependencies]`, their constraints (`^1.2`, `~1.2`)
+   spelled as PEP 440 ranges.
 4. Requirement files by their usual names (`requirements-dev.txt`,
    `requirements-test.txt`, `test-requirements.txt`, `dev-requirements.txt`,
    `requirements/test*.txt`, `requirements/dev*.txt`, ...).
@@ -18,7 +21,8 @@ lines, and `setup.py` only through `ast` for literal `install_requires` /
 The first kind (2-6) that declares anything for tests is used; the others found are
 shown, not installed, since mixing two declarations of the same thing is how
 conflicts start. The project's runtime dependencies (`[project.dependencies]`,
-`requirements.txt`, `setup.cfg`/`setup.py` `install_requires`) are always added:
+`[tool.poetry.dependencies]`, `requirements.txt`, `setup.cfg`/`setup.py`
+`install_requires`) are always added:
 `pip install -e .` would install them. Settings can name exactly which groups,
 extras and files to use instead.
 """
@@ -34,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assay.errors import InvalidInput
+
 TEST_NAMES = ("test", "tests", "testing", "dev")
 REQUIREMENT_FILES = (
     "requirements-dev.txt", "requirements-test.txt", "requirements-tests.txt",
@@ -44,7 +50,7 @@ REQUIREMENT_FILES = (
 )
 
 
-class DeclarationError(ValueError):
+class DeclarationError(InvalidInput, ValueError):
     """A declaration the project makes cannot be read (the message says which and why)."""
 
 
@@ -216,6 +222,58 @@ def _read_ini(path: Path) -> configparser.ConfigParser:
     return parser
 
 
+def poetry_requirement(name: str, spec: Any) -> str | None:
+    """A Poetry dependency as a PEP 508 requirement; None for what pip cannot take
+    from a name and version (a path, a git URL, `python` itself).
+
+    Poetry's caret allows changes that keep the leftmost non-zero part (`^1.2` is
+    `>=1.2,<2`, `^0.3` is `>=0.3,<0.4`), its tilde patch-level changes when a minor
+    version is given (`~1.2` and `~1.2.3` stay below 1.3), minor ones otherwise (`~1`
+    stays below 2); other constraints are PEP 440 already.
+    """
+    if name.lower() == "python":
+        return None
+    extras = ""
+    markers = ""
+    if isinstance(spec, dict):
+        if any(k in spec for k in ("path", "git", "url", "file")):
+            return None
+        if spec.get("extras"):
+            extras = f"[{','.join(spec['extras'])}]"
+        if spec.get("markers"):
+            markers = f"; {spec['markers']}"
+        spec = spec.get("version", "*")
+    if isinstance(spec, list):  # multiple constraints by Python version: take the first
+        return poetry_requirement(name, spec[0]) if spec else None
+    constraint = ",".join(_poetry_constraint(part.strip())
+                          for part in str(spec).split(",") if part.strip())
+    return f"{name}{extras}{constraint}{markers}".strip()
+
+
+def _poetry_constraint(part: str) -> str:
+    if part in ("*", ""):
+        return ""
+    if part.startswith(("^", "~")) and not part.startswith("~="):
+        version = part[1:].strip()
+        nums = [int(n) for n in re.findall(r"\d+", version.split("-")[0])[:3]] or [0]
+        if part[0] == "^":
+            index = next((i for i, n in enumerate(nums) if n != 0), len(nums) - 1)
+        else:
+            index = 1 if len(nums) > 1 else 0
+        upper = [*nums[:index], nums[index] + 1]
+        return f">={version},<{'.'.join(map(str, upper))}"
+    if re.match(r"^\d", part):
+        return f"=={part}"
+    return part
+
+
+def _poetry_table(table: Any) -> list[str]:
+    if not isinstance(table, dict):
+        return []
+    found = [poetry_requirement(str(k), v) for k, v in table.items()]
+    return [r for r in found if r]
+
+
 def _test_named(names: list[str]) -> list[str]:
     return [n for n in names if n.lower() in TEST_NAMES]
 
@@ -232,6 +290,11 @@ def detect(project: Path, choice: Choice | None = None) -> Detection:
     if meta.get("dependencies"):
         runtime.append(Declaration("project", "pyproject.toml [project.dependencies]",
                                    [str(r) for r in meta["dependencies"]]))
+    tool = pyproject.get("tool", {}) if isinstance(pyproject.get("tool"), dict) else {}
+    poetry = tool.get("poetry", {}) if isinstance(tool.get("poetry"), dict) else {}
+    if not meta.get("dependencies") and _poetry_table(poetry.get("dependencies")):
+        runtime.append(Declaration("poetry", "pyproject.toml [tool.poetry.dependencies]",
+                                   _poetry_table(poetry.get("dependencies"))))
     if (root / "requirements.txt").is_file():
         runtime.append(Declaration("requirements", "requirements.txt",
                                    read_requirement_file(root / "requirements.txt", root)))
@@ -263,6 +326,15 @@ def detect(project: Path, choice: Choice | None = None) -> Detection:
                                    "[project.optional-dependencies]")
         found.append(Declaration("extra", f"pyproject.toml [project.optional-dependencies] "
                                  f"{name}", [str(r) for r in extras[name]]))
+    if choice.groups is None and choice.extras is None:
+        poetry_groups = poetry.get("group", {}) if isinstance(poetry.get("group"), dict) else {}
+        for name in _test_named(list(poetry_groups)):
+            found.append(Declaration(
+                "poetry", f"pyproject.toml [tool.poetry.group.{name}.dependencies]",
+                _poetry_table((poetry_groups[name] or {}).get("dependencies"))))
+        if poetry.get("dev-dependencies"):
+            found.append(Declaration("poetry", "pyproject.toml [tool.poetry.dev-dependencies]",
+                                     _poetry_table(poetry["dev-dependencies"])))
     files = choice.requirement_files if choice.requirement_files is not None else [
         f for f in REQUIREMENT_FILES if (root / f).is_file()]
     for name in files:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from assay.errors import InvalidInput
 from assay.sandbox import Limits, run_sandboxed
 
 BUILD_SCRIPT = Path(__file__).with_name("_build_project.py")
@@ -53,7 +54,7 @@ static: asking the backend would mean running it before its environment exists.
 """
 
 
-class ProjectBuildError(RuntimeError):
+class ProjectBuildError(InvalidInput, RuntimeError):
     """Building or installing the project failed; the message ends with the log's tail."""
 
 

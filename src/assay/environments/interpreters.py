@@ -22,10 +22,11 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from assay.errors import InvalidInput
 from assay.sandbox.identity import SandboxPathError, check_readable, sandbox_identity
 
 
-class NoInterpreter(ValueError):
+class NoInterpreter(InvalidInput, ValueError):
     """No interpreter on this machine fits what the project asks for."""
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from assay.contracts.events import EventPayload
 from assay.db.base import utcnow
 from assay.db.models import Event
 from assay.events.bus import EventBus
@@ -33,13 +34,16 @@ def event_dict(row: Event) -> dict[str, Any]:
 
 def append(
     session: Session,
-    type_: str,
-    payload: dict[str, Any] | None = None,
+    payload: EventPayload,
     *,
     plan_id: str | None = None,
     project_id: str | None = None,
 ) -> Event:
-    """Add an event to the session's transaction; it is published after commit."""
+    """Add an event to the session's transaction; it is published after commit.
+
+    `payload` is one of the contract's event models (`assay.contracts.events`): its
+    `type` is the event's type, and what is stored is what a consumer will parse.
+    """
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # Serialize event writers until commit, so sequence order is commit order and a
@@ -47,7 +51,8 @@ def append(
         # smaller number. (SQLite already serializes writers.)
         session.execute(text("SELECT pg_advisory_xact_lock(7317)"))
     row = Event(
-        type=type_, payload=payload or {}, plan_id=plan_id, project_id=project_id,
+        type=payload.type, payload=payload.model_dump(mode="json"), plan_id=plan_id,
+        project_id=project_id,
         created_at=utcnow(),
     )
     session.add(row)

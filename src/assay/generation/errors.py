@@ -7,8 +7,10 @@ goes wrong later (sandbox, model provider) is reported on the result, never rais
 
 from __future__ import annotations
 
+from assay.errors import InvalidInput, Unavailable
 
-class GenerationInputError(ValueError):
+
+class GenerationInputError(InvalidInput, ValueError):
     """The request cannot be served as given; the message says what to fix."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -17,7 +19,7 @@ class GenerationInputError(ValueError):
         self.field = field
 
 
-class LLMError(RuntimeError):
+class LLMError(Unavailable, RuntimeError):
     """A model provider answered with an error, timed out, refused or was unreadable.
 
     Carries a message that is safe to show (it never contains the API key).

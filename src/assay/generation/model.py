@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Verdict = Literal["accepted", "failed", "flaky", "no_new_coverage", "error"]
+from assay.contracts.events import Verdict
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Candidate:
     target: str
     name: str
     code: str
-    verdict: Verdict | str = "error"
+    verdict: Verdict = "error"
     runs_passed: int = 0
     runs_total: int = 0
     target_lines_covered: list[int] = field(default_factory=list)

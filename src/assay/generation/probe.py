@@ -27,10 +27,22 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from assay.contracts.probe import (
+    PROBE_LINE,
+    ProbeCoverage,
+    ProbeDone,
+    ProbeEnv,
+    ProbeOutcomes,
+    ProbeRecord,
+    ProbeStart,
+)
 from assay.generation.inputs import CallSpec
 from assay.generation.model import TargetInfo
 from assay.generation.workspace import GEN_DIR, SandboxRunner
@@ -122,6 +134,15 @@ class _MainRun:
     errors: list[str] = field(default_factory=list)
 
 
+def _records(path: Path) -> Iterator[ProbeRecord]:
+    """The probe's lines that are protocol lines (see `assay.contracts.probe`)."""
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            yield PROBE_LINE.validate_json(raw)
+        except ValidationError:
+            continue
+
+
 async def _run_once(
     runner: SandboxRunner, calls: list[PlannedCall], include: list[str], tag: str, seed: int
 ) -> _MainRun:
@@ -159,25 +180,21 @@ async def _run_once(
         started: str | None = None
         done = False
         if out_path.exists():
-            for raw in out_path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    rec = json.loads(raw)
-                except ValueError:
-                    continue
-                if "env" in rec:
-                    run.env = rec["env"]
-                elif "start" in rec:
-                    started = rec["start"]
+            for rec in _records(out_path):
+                if isinstance(rec, ProbeEnv):
+                    run.env = dict(rec.env)
+                elif isinstance(rec, ProbeStart):
+                    started = rec.start
                     skip.add(started)
-                elif "id" in rec:
-                    run.outcomes[rec["id"]] = rec["outcomes"]
-                    run.seconds[rec["id"]] = float(rec.get("seconds", 0.0))
+                elif isinstance(rec, ProbeOutcomes):
+                    run.outcomes[rec.id] = rec.outcomes
+                    run.seconds[rec.id] = rec.seconds
                     started = None
-                elif "coverage" in rec:
-                    for ctx, files in rec["coverage"].items():
+                elif isinstance(rec, ProbeCoverage):
+                    for ctx, files in rec.coverage.items():
                         for f, lines in files.items():
                             run.coverage.setdefault(ctx, {}).setdefault(f, []).extend(lines)
-                elif rec.get("done"):
+                elif isinstance(rec, ProbeDone):
                     done = True
         if done or result.cancelled:
             break
@@ -225,14 +242,10 @@ async def _seed_pass(
     seen: dict[str, list[dict[str, Any]]] = {}
     done = False
     if out_path.exists():
-        for raw in out_path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if "id" in rec:
-                seen.setdefault(rec["id"], []).extend(rec["outcomes"])
-            elif rec.get("done"):
+        for rec in _records(out_path):
+            if isinstance(rec, ProbeOutcomes):
+                seen.setdefault(rec.id, []).extend(rec.outcomes)
+            elif isinstance(rec, ProbeDone):
                 done = True
     return seen, done and not result.cancelled
 

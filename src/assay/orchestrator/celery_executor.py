@@ -26,11 +26,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from assay.api.context import AppContext
+from assay.config import Settings
+from assay.contracts import replies
+from assay.contracts.jobs import Delivery, ItemFinished, ItemStarted, JobOutcome, JobSpec
+from assay.contracts.replies import Reply
 from assay.environments import EnvironmentBuildError
-from assay.orchestrator.executor import JobSpec, OnEvent
-from assay.orchestrator.job_replies import Reply, ReplyReader
-from assay.runner import ItemFinished, ItemStarted, JobOutcome
+from assay.orchestrator.executor import OnEvent
+from assay.orchestrator.job_replies import ReplyReader
 from assay.security.job_tokens import issue_snapshot_token
 from assay.worker.celery_app import TASK_NAME, broker_priority, make_celery
 from assay.worker.keys import DONE_TTL_S, JobKeys
@@ -52,8 +54,7 @@ class WorkerLostError(RuntimeError):
 class CeleryExecutor:
     name = "celery"
 
-    def __init__(self, ctx: AppContext) -> None:
-        settings = ctx.settings
+    def __init__(self, settings: Settings) -> None:
         url = settings.resolved_redis_url
         if not url:
             raise RuntimeError(
@@ -86,28 +87,28 @@ class CeleryExecutor:
         await asyncio.to_thread(self.app.close)
 
     # -- broker ----------------------------------------------------------------------
-    def job_extra(self, spec: JobSpec) -> dict[str, Any]:
+    def delivery(self, spec: JobSpec) -> Delivery:
         """What a worker needs beyond the spec: where to fetch, and where to reply."""
         settings = self.settings
         token = issue_snapshot_token(
             spec.snapshot_hash, settings.resolved_secret_key(), settings.job_token_seconds
         )
-        return {
-            "snapshot_url": f"{public_url(settings)}/api/v1/snapshots/{spec.snapshot_hash}",
-            "snapshot_token": token,
-            "snapshot_path": str(spec.snapshot_dir) if spec.snapshot_dir else None,
-            "reply_to": self.replies.stream,
-            "executor_id": self.executor_id,
-        }
+        return Delivery(
+            snapshot_url=f"{public_url(settings)}/api/v1/snapshots/{spec.snapshot_hash}",
+            snapshot_token=token,
+            snapshot_path=str(spec.snapshot_dir) if spec.snapshot_dir else None,
+            reply_to=self.replies.stream,
+            executor_id=self.executor_id,
+        )
 
     async def send(self, spec: JobSpec, delivery: int) -> str:
-        spec.extra.update(self.job_extra(spec))
+        spec = spec.model_copy(update={"delivery": self.delivery(spec)})
         task_id = f"{spec.job_id}:{delivery}"
         wall = spec.limits.wall_seconds
         await asyncio.to_thread(
             self.app.send_task,
             TASK_NAME,
-            args=[spec.to_dict()],
+            args=[spec.model_dump(mode="json")],
             task_id=task_id,
             queue=self.settings.celery_queue,
             priority=broker_priority(spec.priority_rank, self.settings.broker_url),
@@ -155,7 +156,7 @@ class _JobWatch:
         while True:
             reply = await self._next(tick)
             if reply is not None:
-                outcome = await self._handle(*reply)
+                outcome = await self._handle(reply)
                 if outcome is not None:
                     return outcome
                 continue
@@ -186,25 +187,21 @@ class _JobWatch:
             await getter
         return None
 
-    async def _handle(self, kind: str, data: dict[str, Any]) -> JobOutcome | None:
-        if kind == "started":
+    async def _handle(self, reply: Reply) -> JobOutcome | None:
+        if isinstance(reply, replies.Started):
             self.started_at = time.monotonic()
             self.lapsed = 0
-            if data.get("redelivered") or len(self.task_ids) > 1:
+            if reply.redelivered or len(self.task_ids) > 1:
                 log.info("job %s (re)started on %s pid %s", self.spec.job_id,
-                         data.get("worker"), data.get("pid"))
-        elif kind == "item_started":
-            await self.on_event(ItemStarted(key=data["key"], nodeid=data.get("nodeid")))
-        elif kind == "item_finished":
-            data.pop("type", None)
-            await self.on_event(ItemFinished(**data))
-        elif kind == "outcome":
-            return JobOutcome(**data)
-        elif kind == "env_error":
-            raise EnvironmentBuildError(data.get("message", "environment build failed"),
-                                        data.get("log_tail", ""))
-        elif kind == "error":
-            raise RuntimeError(f"the worker could not run the job: {data.get('message')}")
+                         reply.worker, reply.pid)
+        elif isinstance(reply, ItemStarted | ItemFinished):
+            await self.on_event(reply)
+        elif isinstance(reply, replies.Finished):
+            return reply.outcome
+        elif isinstance(reply, replies.EnvError):
+            raise EnvironmentBuildError(reply.message, reply.log_tail)
+        elif isinstance(reply, replies.Failed):
+            raise RuntimeError(f"the worker could not run the job: {reply.message}")
         return None
 
     async def _on_cancel(self) -> JobOutcome | None:

@@ -9,18 +9,21 @@ that expired because a server or worker died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.api.context import AppContext
+from assay.config import Settings
+from assay.contracts import events as ev
 from assay.db.base import utcnow
+from assay.db.engine import Database
 from assay.db.models import ExecutionPlan, PlanStatus
 from assay.environments import EnvironmentPool
 from assay.events import store as events
@@ -31,16 +34,16 @@ from assay.orchestrator.owner import owner_is_dead, process_owner
 from assay.orchestrator.plan_execution import PlanExecution
 from assay.orchestrator.writer import BatchWriter
 from assay.sandbox import SandboxUnavailable, resolve_isolation
-from assay.sandbox.isolation import isolation_warning
 
 log = logging.getLogger("assay.orchestrator")
 T = TypeVar("T")
 
 
 class Orchestrator:
-    def __init__(self, ctx: AppContext, executor: Executor, pool: EnvironmentPool) -> None:
-        self.ctx = ctx
-        self.settings = ctx.settings
+    def __init__(self, settings: Settings, db: Database, executor: Executor,
+                 pool: EnvironmentPool) -> None:
+        self.settings = settings
+        self.db = db
         self.executor = executor
         self.pool = pool
         self.owner = process_owner()
@@ -51,15 +54,14 @@ class Orchestrator:
         self.job_slots = asyncio.Semaphore(executor.slots)
         self.busy = 0
         self.latency = LatencyWindow()
-        self.writer = BatchWriter(ctx.db)
+        self.writer = BatchWriter(db)
         self.last_heartbeat: datetime | None = None
         self.stopping = False
-        self.started_monotonic = time.monotonic()
 
     # -- database helpers -------------------------------------------------------------
     async def read(self, fn: Callable[[Session], T]) -> T:
         def work() -> T:
-            with self.ctx.db.session() as session:
+            with self.db.session() as session:
                 return fn(session)
 
         return await asyncio.to_thread(work)
@@ -76,8 +78,15 @@ class Orchestrator:
             if execution is not None:
                 execution.cancel.set()
 
-    def note_dispatch(self, created_at: datetime) -> None:
+    @contextlib.contextmanager
+    def running_job(self, created_at: datetime) -> Iterator[None]:
+        """A job holds an executor slot: counted as busy, its dispatch latency noted."""
         self.latency.add((utcnow() - created_at).total_seconds() * 1000)
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
 
     # -- the loop ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -87,13 +96,12 @@ class Orchestrator:
             await self.read(
                 lambda s: events.append(
                     s,
-                    "orchestrator.started",
-                    {
-                        "owner": self.owner,
-                        "executor": self.executor.name,
-                        "slots": self.executor.slots,
-                        "isolation": self.isolation,
-                    },
+                    ev.OrchestratorStarted(
+                        owner=self.owner,
+                        executor=self.executor.name,
+                        slots=self.executor.slots,
+                        isolation=self.isolation,
+                    ),
                 )
             )
             log.info(
@@ -230,21 +238,8 @@ class Orchestrator:
         if unfinished:
             n = await self.read(lambda s: queue.release_owned(s, self.owner, unfinished))
             log.info("handed %d unfinished plan(s) back to the queue", n)
-        await self.read(lambda s: events.append(s, "orchestrator.stopped", {"owner": self.owner}))
+        await self.read(lambda s: events.append(s, ev.OrchestratorStopped(owner=self.owner)))
         log.info("Test execution orchestrator stopped")
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "owner": self.owner,
-            "running_plans": len(self.running),
-            "workers_busy": self.busy,
-            "workers_total": self.executor.slots,
-            "dispatch_latency_ms": self.latency.summary(),
-            "last_heartbeat": self.last_heartbeat.isoformat() if self.last_heartbeat else None,
-            "isolation": self.isolation,
-            "isolation_warning": isolation_warning(self.isolation),
-            "sandbox_error": self.sandbox_error,
-        }
 
 
 def _isolation(mode: str) -> tuple[str, str | None]:

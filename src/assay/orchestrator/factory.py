@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from assay.api.context import AppContext
+from assay.config import Settings
+from assay.db.engine import Database
 from assay.environments import EnvironmentPool
 from assay.orchestrator.core import Orchestrator
 from assay.orchestrator.executor import Executor, LocalExecutor
 from assay.orchestrator.supervisor import Supervisor
 
 
-def make_executor(ctx: AppContext, pool: EnvironmentPool) -> Executor:
-    if ctx.settings.executor == "celery":
+def make_executor(settings: Settings, pool: EnvironmentPool) -> Executor:
+    if settings.executor == "celery":
         from assay.orchestrator.celery_executor import CeleryExecutor
 
-        executor: Executor = CeleryExecutor(ctx)
+        executor: Executor = CeleryExecutor(settings)
         return executor
-    return LocalExecutor(ctx.settings.workers, pool, ctx.settings.workspaces_dir)
+    return LocalExecutor(settings.workers, pool, settings.workspaces_dir)
 
 
-def make_supervisor(ctx: AppContext) -> Supervisor:
-    pool = ctx.pool
-    executor = make_executor(ctx, pool)
-    return Supervisor(lambda: Orchestrator(ctx, executor, pool))
+def make_supervisor(settings: Settings, db: Database, pool: EnvironmentPool) -> Supervisor:
+    """A supervisor that (re)starts orchestrators sharing one executor and one pool."""
+    executor = make_executor(settings, pool)
+    return Supervisor(lambda: Orchestrator(settings, db, executor, pool))

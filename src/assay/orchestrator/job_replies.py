@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
+from assay.contracts.replies import REPLY, Reply
 from assay.worker.keys import executor_alive, reply_stream
 
 log = logging.getLogger("assay.orchestrator")
-
-Reply = tuple[str, dict[str, Any]]
 BLOCK_MS = 1000
 ALIVE_TTL_S = 30
 HOUSEKEEPING_S = 5.0
@@ -76,11 +75,11 @@ class ReplyReader:
         if inbox is None:
             return  # a job this orchestrator no longer waits for (a late duplicate)
         try:
-            payload = json.loads(data.get("data") or "{}")
-        except ValueError:
-            log.warning("unreadable reply for job %s", data.get("job"))
+            reply = REPLY.validate_json(data.get("data") or "{}")
+        except ValidationError as exc:
+            log.warning("unreadable reply for job %s: %s", data.get("job"), exc)
             return
-        inbox.put_nowait((data.get("type", ""), payload))
+        inbox.put_nowait(reply)
 
     async def _housekeeping(self) -> None:
         pipe = self.redis.pipeline()

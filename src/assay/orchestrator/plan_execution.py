@@ -17,7 +17,7 @@ from assay.environments import EnvironmentBuildError
 from assay.orchestrator import results
 from assay.orchestrator.executor import JobSpec
 from assay.runner import ItemFinished, ItemStarted, JobItem
-from assay.sandbox import Limits
+from assay.services.preparation import sandbox_limits
 from assay.services.source import SourceSnapshot, snapshot_source
 
 if TYPE_CHECKING:
@@ -138,14 +138,7 @@ class PlanExecution:
             env_spec=snap.env_spec,
             test_env=dict(snap.settings.env),
             pytest_args=list(snap.settings.pytest_args),
-            limits=Limits(
-                wall_seconds=settings.job_timeout_seconds,
-                cpu_seconds=int(settings.job_timeout_seconds),
-                memory_bytes=settings.memory_limit_mb << 20,
-                file_size_bytes=settings.file_size_limit_mb << 20,
-                max_processes=settings.max_processes,
-                output_bytes=settings.output_limit_bytes,
-            ),
+            limits=sandbox_limits(settings),
             test_timeout_s=settings.test_timeout_seconds,
             isolation=settings.sandbox,
         )
@@ -175,12 +168,8 @@ class PlanExecution:
         async with orch.job_slots:
             if self.cancel.is_set():
                 return
-            orch.note_dispatch(work.created_at)
-            orch.busy += 1
-            try:
+            with orch.running_job(work.created_at):
                 outcome = await orch.executor.run(spec, on_event, self.cancel)
-            finally:
-                orch.busy -= 1
         log.info(
             "job %s done: exit=%s timed_out=%s isolation=%s",
             spec.job_id,

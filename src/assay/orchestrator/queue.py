@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from assay.contracts import events as ev
 from assay.db.base import affected, utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, RunStatus, TestRun
 from assay.events import store as events
@@ -54,8 +55,7 @@ def claim_next(session: Session, owner: str, lease_seconds: float) -> ExecutionP
     assert plan is not None
     events.append(
         session,
-        "plan.started",
-        {"status": plan.status, "attempt": plan.attempts, "owner": owner},
+        ev.PlanStarted(status=plan.status, attempt=plan.attempts, owner=owner),
         plan_id=plan.id,
         project_id=plan.project_id,
     )
@@ -99,8 +99,7 @@ def _requeue_or_fail(
         )
         events.append(
             session,
-            "plan.finished",
-            {"status": plan.status, "error": plan.error},
+            ev.PlanFinished(status=plan.status, error=plan.error),
             plan_id=plan.id,
             project_id=plan.project_id,
         )
@@ -119,8 +118,7 @@ def _requeue_or_fail(
     )
     events.append(
         session,
-        "plan.requeued",
-        {"status": plan.status, "reason": reason},
+        ev.PlanRequeued(status=plan.status, reason=reason),
         plan_id=plan.id,
         project_id=plan.project_id,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from assay.contracts import events as ev
+from assay.contracts.jobs import NodeResult
 from assay.db.base import affected, utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, RunStatus, TestRun
 from assay.events import store as events
@@ -41,8 +43,7 @@ def run_started(session: Session, plan: PlanRef, run_id: str, attempt: int) -> b
     if won:
         events.append(
             session,
-            "test.started",
-            {"run_id": run_id, "started_at": now.isoformat()},
+            ev.TestStarted(run_id=run_id, started_at=now.isoformat()),
             plan_id=plan.id,
             project_id=plan.project_id,
         )
@@ -60,7 +61,7 @@ def run_finished(
     failure: str | None,
     output: str | None,
     isolation: str | None,
-    details: list[dict[str, Any]] | None = None,
+    details: list[NodeResult] | None = None,
 ) -> bool:
     """Record a final result once: only a run still active in this attempt accepts it."""
     status = RunStatus(outcome)
@@ -88,13 +89,12 @@ def run_finished(
     if won:
         events.append(
             session,
-            "test.finished",
-            {
-                "run_id": run_id,
-                "status": status.value,
-                "duration_s": duration_s,
-                "failure": (failure or "")[:2000] or None,
-            },
+            ev.TestFinished(
+                run_id=run_id,
+                status=status.value,
+                duration_s=duration_s,
+                failure=(failure or "")[:2000] or None,
+            ),
             plan_id=plan.id,
             project_id=plan.project_id,
         )
@@ -152,8 +152,7 @@ def finish_plan(session: Session, plan_id: str, owner: str, error: str | None = 
     plan.lease_owner = plan.lease_expires_at = None
     events.append(
         session,
-        "plan.finished",
-        {"status": plan.status, "counts": counts, "error": error},
+        ev.PlanFinished(status=plan.status, counts=counts, error=error),
         plan_id=plan.id,
         project_id=plan.project_id,
     )

@@ -10,9 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from assay.contracts import events as ev
 from assay.db.base import utcnow
 from assay.events import store as events
 from assay.orchestrator.core import Orchestrator
+from assay.orchestrator.status import OrchestratorStatus, State
+from assay.sandbox.isolation import isolation_warning
 
 log = logging.getLogger("assay.orchestrator")
 
@@ -34,6 +37,7 @@ class Supervisor:
         self.crashes = 0
         self.last_crash: str | None = None
         self.started_at: datetime | None = None
+        self._started_monotonic: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._lock = asyncio.Lock()
@@ -48,6 +52,7 @@ class Supervisor:
                 return
             self._stopping = False
             self.started_at = utcnow()
+            self._started_monotonic = time.monotonic()
             self._task = asyncio.create_task(self._supervise(), name="assay-supervisor")
             # Return once the loop is up, so a caller of start() can rely on it.
             for _ in range(200):
@@ -84,17 +89,16 @@ class Supervisor:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 await self._record(
-                    "orchestrator.restarted", {"reason": self.last_crash, "restarts": self.restarts}
-                )
+                    ev.OrchestratorRestarted(reason=self.last_crash, restarts=self.restarts))
 
-    async def _record(self, kind: str, payload: dict[str, Any]) -> None:
+    async def _record(self, payload: ev.EventPayload) -> None:
         orch = self.orchestrator
         if orch is None:
             return
         try:
-            await orch.read(lambda s: events.append(s, kind, payload))
+            await orch.read(lambda s: events.append(s, payload))
         except Exception:
-            log.exception("could not record %s", kind)
+            log.exception("could not record %s", payload.type)
 
     async def stop(self) -> None:
         async with self._lock:
@@ -113,7 +117,7 @@ class Supervisor:
         await self.stop()
         self.restarts += 1
         await self.start()
-        await self._record("orchestrator.restarted", {"reason": "admin", "restarts": self.restarts})
+        await self._record(ev.OrchestratorRestarted(reason="admin", restarts=self.restarts))
 
     def wake(self) -> None:
         if self.orchestrator is not None:
@@ -123,23 +127,41 @@ class Supervisor:
         if self.orchestrator is not None and self.running:
             self.orchestrator.on_event(event)
 
-    def health(self) -> dict[str, Any]:
+    def snapshot(self, heartbeat_seconds: float) -> OrchestratorStatus:
+        """The orchestrator as it is now, in one immutable value (see `status`)."""
         orch = self.orchestrator
+        running = self.running
         beat = orch.last_heartbeat if orch else None
-        return {
-            "running": self.running,
-            "last_heartbeat": beat.isoformat() if beat else None,
-            "restarts": self.restarts,
-            "crashes": self.crashes,
-            "last_crash": self.last_crash,
-        }
+        state: State
+        if not running:
+            state = "stopped"
+        elif beat is None:
+            state = "degraded"
+        else:
+            age = (utcnow() - beat).total_seconds()
+            state = "healthy" if age <= max(3 * heartbeat_seconds, 5) else "degraded"
+        since = self._started_monotonic
+        return OrchestratorStatus(
+            state=state,
+            running=running,
+            executor=orch.executor.name if orch else "",
+            slots=orch.executor.slots if orch else 0,
+            busy=orch.busy if orch else 0,
+            running_plans=len(orch.running) if orch else 0,
+            dispatch_latency_ms=orch.latency.summary() if orch else {"p50": None, "p99": None},
+            uptime_s=round(time.monotonic() - since, 1) if running and since else 0.0,
+            last_heartbeat=beat,
+            restarts=self.restarts,
+            crashes=self.crashes,
+            last_crash=self.last_crash,
+            isolation=orch.isolation if orch else None,
+            isolation_warning=isolation_warning(orch.isolation) if orch else None,
+            sandbox_error=orch.sandbox_error if orch else None,
+        )
+
+    def health(self) -> dict[str, object]:
+        return self.snapshot(5.0).health()
 
     def status(self, heartbeat_seconds: float) -> str:
         """healthy | degraded (running but not beating or in back-off) | stopped."""
-        orch = self.orchestrator
-        if not self.running:
-            return "stopped"
-        if orch is None or orch.last_heartbeat is None:
-            return "degraded"
-        age = (utcnow() - orch.last_heartbeat).total_seconds()
-        return "healthy" if age <= max(3 * heartbeat_seconds, 5) else "degraded"
+        return self.snapshot(heartbeat_seconds).state

@@ -5,7 +5,7 @@ No database or API imports: Celery workers run this with no credentials.
 
 from assay.runner.collect import Collected, CollectionError, CollectionIssue, collect_tests
 from assay.runner.job import run_job
-from assay.runner.models import ItemFinished, ItemStarted, Job, JobItem, JobOutcome
+from assay.runner.models import ItemFinished, ItemStarted, Job, JobItem, JobOutcome, job_for
 
 __all__ = [
     "Collected",
@@ -17,5 +17,6 @@ __all__ = [
     "JobItem",
     "JobOutcome",
     "collect_tests",
+    "job_for",
     "run_job",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.environments.install import ensure_installed
+from assay.errors import InvalidInput
 from assay.runner.pytest_cmd import USAGE_ERROR, collect_argv, environment_root
 from assay.runner.pytest_config import neutralized, neutralized_note
 from assay.runner.workspace import (
@@ -46,7 +47,7 @@ class Collected:
     notes: list[str] = field(default_factory=list)
 
 
-class CollectionError(RuntimeError):
+class CollectionError(InvalidInput, RuntimeError):
     """pytest itself failed (a usage error, a crash, a timeout); the message holds its output."""
 
     def __init__(self, message: str, output: str) -> None:

@@ -8,11 +8,15 @@ with an explicit reason so no test run is left hanging.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
+from pydantic import ValidationError
+
+from assay.contracts import stream
+from assay.contracts.jobs import NodeResult, Outcome
+from assay.contracts.stream import LINE
 from assay.runner.models import ItemFinished, ItemStarted, JobItem
 
 Event = ItemStarted | ItemFinished
@@ -45,7 +49,7 @@ class _State:
     started: bool = False
     finished: bool = False
     expected: set[str] | None = None  # nodes still to report; None until collected
-    tests: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[NodeResult] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     collect_failure: str | None = None
 
@@ -89,14 +93,19 @@ class Tracker:
 
     def feed(self, line: str) -> None:
         try:
-            msg = json.loads(line)
-        except ValueError:
-            return
-        handler = getattr(self, f"_on_{msg.get('event')}", None)
-        if handler is not None:
-            before = len(self.events)
-            handler(msg)
-            self.reported += sum(isinstance(e, ItemFinished) for e in self.events[before:])
+            msg = LINE.validate_json(line)
+        except ValidationError:
+            return  # not a protocol line (see assay.contracts.stream)
+        before = len(self.events)
+        if isinstance(msg, stream.CollectError):
+            self._on_collect_error(msg)
+        elif isinstance(msg, stream.Collected):
+            self._on_collected(msg)
+        elif isinstance(msg, stream.Start):
+            self._on_start(msg)
+        elif isinstance(msg, stream.Result):
+            self._on_result(msg)
+        self.reported += sum(isinstance(e, ItemFinished) for e in self.events[before:])
 
     def _keys_for(self, nodeid: str) -> list[str]:
         keys = self.node_keys.get(nodeid)
@@ -113,16 +122,16 @@ class Tracker:
         self.node_keys[nodeid] = keys
         return keys
 
-    def _on_collect_error(self, msg: dict[str, Any]) -> None:
+    def _on_collect_error(self, msg: stream.CollectError) -> None:
         for state in self.states.values():
-            if not state.finished and _within(msg.get("nodeid", ""), state.path):
-                state.collect_failure = msg.get("failure") or "collection failed"
+            if not state.finished and _within(msg.nodeid, state.path):
+                state.collect_failure = msg.failure or "collection failed"
 
-    def _on_collected(self, msg: dict[str, Any]) -> None:
+    def _on_collected(self, msg: stream.Collected) -> None:
         for state in self.states.values():
             if not state.finished:
                 state.expected = set()
-        for nodeid in msg.get("nodeids", []):
+        for nodeid in msg.nodeids:
             for key in self._keys_for(nodeid):
                 expected = self.states[key].expected
                 if expected is not None and not self.states[key].finished:
@@ -138,8 +147,8 @@ class Tracker:
                 reason = f"{state.item.nodeid} was not found in the project"
             self._close(state, "error", reason)
 
-    def _on_start(self, msg: dict[str, Any]) -> None:
-        nodeid = msg["nodeid"]
+    def _on_start(self, msg: stream.Start) -> None:
+        nodeid = msg.nodeid
         self.current = (nodeid, time.monotonic())
         for key in self._keys_for(nodeid):
             state = self.states[key]
@@ -147,25 +156,25 @@ class Tracker:
                 state.started = True
                 self.events.append(ItemStarted(key=key, nodeid=nodeid))
 
-    def _on_result(self, msg: dict[str, Any]) -> None:
-        nodeid = msg["nodeid"]
+    def _on_result(self, msg: stream.Result) -> None:
+        nodeid = msg.nodeid
         if self.current and self.current[0] == nodeid:
             self.current = None
-        test = {
+        test: NodeResult = {
             "nodeid": nodeid,
-            "outcome": msg.get("outcome", "error"),
-            "duration_s": float(msg.get("duration_s") or 0.0),
-            "failure": msg.get("failure"),
+            "outcome": msg.outcome,
+            "duration_s": float(msg.duration_s or 0.0),
+            "failure": msg.failure,
         }
-        if msg.get("reason"):
-            test["reason"] = msg["reason"]
+        if msg.reason:
+            test["reason"] = msg.reason
         for key in self._keys_for(nodeid):
             state = self.states[key]
             if state.finished:
                 continue
             state.tests.append(test)
-            if msg.get("output"):
-                state.outputs.append(msg["output"])
+            if msg.output:
+                state.outputs.append(msg.output)
             if state.expected is not None:
                 state.expected.discard(nodeid)
                 if not state.expected:
@@ -203,12 +212,14 @@ class Tracker:
             if not state.finished:
                 self._close(state, "error", state.collect_failure or reason)
 
-    def _close(self, state: _State, forced: str | None = None, reason: str | None = None) -> None:
+    def _close(self, state: _State, forced: Literal["error", "failed"] | None = None,
+               reason: str | None = None) -> None:
         if not state.started:
             state.started = True
             first = state.tests[0]["nodeid"] if state.tests else None
             self.events.append(ItemStarted(key=state.item.key, nodeid=first))
         outcomes = {t["outcome"] for t in state.tests}
+        outcome: Outcome
         if forced == "error" or "error" in outcomes:
             outcome = "error"
         elif forced == "failed" or "failed" in outcomes:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assay.errors import Unavailable
+
 NOBODY = 65534
 
 
@@ -31,7 +33,7 @@ class Identity:
         return self.uid is not None
 
 
-class SandboxPathError(PermissionError):
+class SandboxPathError(Unavailable, PermissionError):
     """A path the sandboxed code needs is not reachable by the sandbox uid."""
 
 

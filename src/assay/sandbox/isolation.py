@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from assay.errors import Unavailable
 from assay.sandbox.identity import Identity
 from assay.sandbox.view import View, bwrap_view_args
 
@@ -21,7 +22,7 @@ BWRAP = "/usr/bin/bwrap"
 MODES = ("auto", "bwrap", "process")
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(Unavailable, RuntimeError):
     """The isolation asked for cannot be provided on this machine."""
 
 

@@ -19,8 +19,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from assay.api.context import AppContext
+from assay.config import Settings
+from assay.contracts import events as ev
+from assay.contracts.events import PAYLOAD
 from assay.db.base import affected, utcnow
+from assay.db.engine import Database
 from assay.db.models import (
     Generation,
     GenerationCandidate,
@@ -30,7 +33,7 @@ from assay.db.models import (
     TestCase,
     Trigger,
 )
-from assay.environments import EnvironmentBuildError
+from assay.environments import EnvironmentBuildError, EnvironmentPool
 from assay.environments.install import ensure_installed
 from assay.events import store as events
 from assay.generation.llm.config import LLMConfig
@@ -38,9 +41,8 @@ from assay.generation.model import GenerationRequest, GenerationResult
 from assay.generation.service import generate
 from assay.orchestrator.owner import owner_is_dead, process_owner
 from assay.runner.pytest_cmd import environment_root
-from assay.sandbox import Limits
 from assay.services.plans import create_plan
-from assay.services.source import snapshot_source
+from assay.services.preparation import prepared, sandbox_limits
 from assay.services.test_cases import new_test_case
 
 log = logging.getLogger("assay.generation")
@@ -49,8 +51,7 @@ ACTIVE = ("queued", "running")
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
 
 
-def llm_config(ctx: AppContext) -> LLMConfig | None:
-    s = ctx.settings
+def llm_config(s: Settings) -> LLMConfig | None:
     if not (s.llm_base_url or s.llm_api_key or s.llm_model):
         return None
     return LLMConfig(
@@ -113,8 +114,11 @@ def recover_interrupted(session: Session) -> int:
 class GenerationJobs:
     """The background generations of one server process."""
 
-    def __init__(self, ctx: AppContext, concurrency: int = 1) -> None:
-        self.ctx = ctx
+    def __init__(self, settings: Settings, db: Database, pool: EnvironmentPool,
+                 concurrency: int = 1) -> None:
+        self.settings = settings
+        self.db = db
+        self.pool = pool
         self.owner = process_owner()
         self.slots = asyncio.Semaphore(concurrency)
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -132,7 +136,7 @@ class GenerationJobs:
 
     async def _write(self, fn: Any) -> Any:
         def work() -> Any:
-            with self.ctx.db.session() as session:
+            with self.db.session() as session:
                 return fn(session)
 
         return await asyncio.to_thread(work)
@@ -153,7 +157,7 @@ class GenerationJobs:
                 await self._write(lambda s: _fail(s, generation_id, message))
 
     async def _generate(self, generation_id: str) -> None:
-        ctx, settings = self.ctx, self.ctx.settings
+        settings = self.settings
         gen = await self._write(lambda s: _mark_running(s, generation_id, self.owner))
         request = GenerationRequest(
             mode=gen["request"]["mode"],
@@ -163,28 +167,23 @@ class GenerationJobs:
             engine=gen["request"].get("engine", "builtin"),
             max_tests=gen["request"].get("max_tests", 20),
         )
-        snap = await asyncio.to_thread(snapshot_source, gen["source"], settings,
-                                       gen["project_settings"])
 
         async def progress(event: dict[str, Any]) -> None:
-            kind = str(event.get("type", "generation.progress"))
-            payload = {k: v for k, v in event.items() if k != "type"}
-            payload["generation_id"] = generation_id
+            # The core reports plain dicts; each must be one of the contract's
+            # generation events, checked here before it is recorded.
+            payload = PAYLOAD.validate_python({**event, "generation_id": generation_id})
             await self._write(
-                lambda s: events.append(s, kind, payload, project_id=gen["project_id"])
+                lambda s: events.append(s, payload, project_id=gen["project_id"])
             )
 
-        limits = Limits(
-            wall_seconds=120,
-            memory_bytes=settings.memory_limit_mb << 20,
-            max_processes=settings.max_processes,
-            output_bytes=settings.output_limit_bytes,
-        )
-        async with ctx.pool.lease(snap.env_spec) as env:
+        limits = sandbox_limits(settings, settings.generation_run_timeout_seconds)
+        async with prepared(gen["source"], gen["project_settings"], settings,
+                            self.pool) as ready:
+            snap, env = ready.snapshot, ready.env
             installed = None
-            if snap.env_spec.install_project:
+            if ready.install_dir is not None:
                 installed = await ensure_installed(
-                    env.install_dir(snap.digest), snap.path, env.python,
+                    ready.install_dir, snap.path, env.python,
                     settings.workspaces_dir, limits, settings.sandbox,
                     environment_root(env.python))
             result = await generate(
@@ -196,7 +195,7 @@ class GenerationJobs:
                 limits=limits,
                 isolation=settings.sandbox,
                 existing_tests=gen["existing_tests"],
-                llm=llm_config(ctx),
+                llm=llm_config(settings),
                 on_progress=progress,
             )
         await self._write(lambda s: _save(s, generation_id, result, gen["auto_execute"]))
@@ -218,8 +217,7 @@ def _mark_running(session: Session, generation_id: str, owner: str) -> dict[str,
     assert source is not None
     events.append(
         session,
-        "generation.started",
-        {"generation_id": gen.id, "mode": gen.mode, "engine": gen.engine},
+        ev.GenerationStarted(generation_id=gen.id, mode=gen.mode, engine=gen.engine),
         project_id=project,
     )
     return {
@@ -239,8 +237,7 @@ def _fail(session: Session, generation_id: str, message: str) -> None:
     gen.status, gen.error, gen.finished_at = "error", message, utcnow()
     events.append(
         session,
-        "generation.finished",
-        {"generation_id": gen.id, "status": gen.status, "error": message},
+        ev.GenerationFinished(generation_id=gen.id, status=gen.status, error=message),
         project_id=gen.project_id,
     )
 
@@ -302,14 +299,13 @@ def _save(
     gen.finished_at = utcnow()
     events.append(
         session,
-        "generation.finished",
-        {
-            "generation_id": gen.id,
-            "status": gen.status,
-            "accepted": len(accepted_cases),
-            "candidates": len(result.candidates),
-            "plan_id": gen.plan_id,
-        },
+        ev.GenerationFinished(
+            generation_id=gen.id,
+            status=gen.status,
+            accepted=len(accepted_cases),
+            candidates=len(result.candidates),
+            plan_id=gen.plan_id,
+        ),
         project_id=gen.project_id,
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from assay.db.models import ExecutionPlan, RunStatus
+from assay.errors import InvalidInput
 
 
 @dataclass
@@ -70,7 +71,7 @@ def export_plan(plan: ExecutionPlan) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-class JUnitError(ValueError):
+class JUnitError(InvalidInput, ValueError):
     pass
 
 

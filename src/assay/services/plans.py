@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from assay.contracts import events as ev
 from assay.db.base import affected, utcnow
 from assay.db.models import (
     ExecutionPlan,
@@ -17,10 +18,11 @@ from assay.db.models import (
     TestRun,
     Trigger,
 )
+from assay.errors import InvalidInput
 from assay.events import store as events
 
 
-class PlanError(ValueError):
+class PlanError(InvalidInput, ValueError):
     """Input a person must fix (the API answers 422 naming `field`)."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -67,14 +69,13 @@ def create_plan(
     session.flush()
     events.append(
         session,
-        "plan.queued",
-        {
-            "status": plan.status,
-            "priority": plan.priority,
-            "name": plan.name,
-            "total": len(cases),
-            "trigger": plan.trigger,
-        },
+        ev.PlanQueued(
+            status=plan.status,
+            priority=plan.priority,
+            name=plan.name,
+            total=len(cases),
+            trigger=plan.trigger,
+        ),
         plan_id=plan.id,
         project_id=project_id,
     )
@@ -130,8 +131,7 @@ def cancel_plan(session: Session, plan: ExecutionPlan) -> bool:
     session.refresh(plan)
     events.append(
         session,
-        "plan.cancelled",
-        {"status": plan.status},
+        ev.PlanCancelled(status=plan.status),
         plan_id=plan.id,
         project_id=plan.project_id,
     )

@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from assay.errors import InvalidInput
+
 GIT_URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
 
 
-class SourceError(ValueError):
-    pass
+class SourceError(InvalidInput, ValueError):
+    field = "source"
 
 
 def _is_git_repository(path: Path) -> bool:

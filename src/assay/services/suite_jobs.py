@@ -22,15 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.config import Settings
+from assay.contracts import events as ev
 from assay.db.base import utcnow
 from assay.db.engine import Database
 from assay.db.models import Project
 from assay.environments import EnvironmentPool
+from assay.errors import Conflict
 from assay.events import store as events
 from assay.orchestrator.owner import owner_is_dead, process_owner
 from assay.runner import Collected, collect_tests
-from assay.sandbox import Limits
-from assay.services.source import snapshot_source
+from assay.services.preparation import prepared, sandbox_limits
 from assay.services.suite_import import reconcile_suite
 
 log = logging.getLogger("assay.server")
@@ -39,7 +40,7 @@ RUNNING = "running"
 INTERRUPTED = "interrupted: the server stopped during the import; start it again"
 
 
-class ImportRunning(RuntimeError):
+class ImportRunning(Conflict, RuntimeError):
     """An import of this project is already running (its id is the message)."""
 
 
@@ -68,7 +69,7 @@ class SuiteImports:
         record = {"id": uuid.uuid4().hex, "status": RUNNING, "owner": self.owner,
                   "started_at": utcnow().isoformat(), "user_id": user_id}
         project.last_import = record
-        events.append(session, "suite.import.started", {"import_id": record["id"]},
+        events.append(session, ev.ImportStarted(import_id=record["id"]),
                       project_id=project.id)
         return record
 
@@ -93,7 +94,7 @@ class SuiteImports:
 
     async def _progress(self, project_id: str, import_id: str, phase: str) -> None:
         await self._write(lambda s: events.append(
-            s, "suite.import.progress", {"import_id": import_id, "phase": phase},
+            s, ev.ImportProgress(import_id=import_id, phase=phase),
             project_id=project_id))
 
     async def _run(self, project_id: str, import_id: str, user_id: str | None) -> None:
@@ -118,19 +119,18 @@ class SuiteImports:
 
         settings = self.settings
         source, project_settings = await asyncio.to_thread(load)
-        await self._progress(project_id, import_id, "snapshot")
-        snap = await asyncio.to_thread(snapshot_source, source, settings, project_settings)
-        await self._progress(project_id, import_id, "environment")
-        async with self.pool.lease(snap.env_spec) as env:
-            await self._progress(project_id, import_id, "collect")
+
+        async def phase(name: str) -> None:
+            await self._progress(project_id, import_id, name)
+
+        async with prepared(source, project_settings, settings, self.pool, phase) as ready:
+            await phase("collect")
+            snap = ready.snapshot
             return await collect_tests(
-                snap.path, env.python, settings.workspaces_dir,
-                Limits(wall_seconds=max(300.0, settings.job_timeout_seconds),
-                       memory_bytes=settings.memory_limit_mb << 20,
-                       file_size_bytes=settings.file_size_limit_mb << 20,
-                       max_processes=settings.max_processes),
-                settings.sandbox,
-                env.install_dir(snap.digest) if snap.env_spec.install_project else None,
+                snap.path, ready.env.python, settings.workspaces_dir,
+                # collecting a whole suite may take longer than one batch of it runs
+                sandbox_limits(settings, max(300.0, settings.job_timeout_seconds)),
+                settings.sandbox, ready.install_dir,
                 dict(snap.settings.env), list(snap.settings.pytest_args),
             )
 
@@ -163,7 +163,7 @@ def _finish(session: Session, project_id: str, import_id: str, collected: Collec
     }
     project.last_import = {**(project.last_import or {}), **summary, "status": "finished",
                            "finished_at": utcnow().isoformat()}
-    events.append(session, "suite.import.finished", {"import_id": import_id, **summary},
+    events.append(session, ev.ImportFinished(import_id=import_id, **summary),
                   project_id=project_id)
 
 
@@ -173,7 +173,7 @@ def _fail(session: Session, project_id: str, import_id: str, detail: str) -> Non
         return
     project.last_import = {**(project.last_import or {}), "status": "failed", "detail": detail,
                            "finished_at": utcnow().isoformat()}
-    events.append(session, "suite.import.failed", {"import_id": import_id, "detail": detail},
+    events.append(session, ev.ImportFailed(import_id=import_id, detail=detail),
                   project_id=project_id)
 
 

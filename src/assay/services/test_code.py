@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from assay.errors import InvalidInput
+
 
 @dataclass
-class CodeProblem(Exception):
+class CodeProblem(InvalidInput):
     message: str
     line: int | None = None
     column: int | None = None

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.db.models import Role, User
+from assay.errors import Conflict, InvalidInput
 from assay.security.passwords import hash_password
 
 log = logging.getLogger("assay.users")
@@ -20,7 +21,7 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
 
 
-class UserError(ValueError):
+class UserError(InvalidInput, ValueError):
     """Input a person must fix; `field` names what."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -28,7 +29,7 @@ class UserError(ValueError):
         self.field = field
 
 
-class UserExists(UserError):
+class UserExists(Conflict, UserError):
     pass
 
 

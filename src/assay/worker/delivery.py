@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -26,9 +25,11 @@ from typing import Any
 import redis
 
 from assay.config import Settings
+from assay.contracts import replies
+from assay.contracts.jobs import ItemFinished, ItemStarted, JobOutcome, JobSpec
+from assay.contracts.replies import Reply
 from assay.environments import EnvironmentBuildError, EnvironmentPool
-from assay.orchestrator.executor import JobSpec
-from assay.runner import ItemFinished, ItemStarted, JobOutcome, run_job
+from assay.runner import job_for, run_job
 from assay.worker.keys import JobKeys, executor_alive
 from assay.worker.snapshots import ensure_snapshot
 
@@ -64,18 +65,18 @@ class Delivery:
         self.spec = spec
         self.info = info
         self.keys = JobKeys(settings.redis_prefix, spec.job_id)
-        self.stream = str(spec.extra.get("reply_to") or "")
-        self.executor_id = spec.extra.get("executor_id")
+        self.stream = spec.delivery.reply_to or ""
+        self.executor_id = spec.delivery.executor_id
         self.cancel = asyncio.Event()
         self.terminating = False
 
     # -- replies ------------------------------------------------------------------------
-    def reply(self, kind: str, data: dict[str, Any]) -> None:
+    def reply(self, reply: Reply) -> None:
         if not self.stream:
             return
         self.redis.xadd(
             self.stream,
-            {"job": self.spec.job_id, "type": kind, "data": json.dumps(data)},
+            {"job": self.spec.job_id, "type": reply.type, "data": reply.model_dump_json()},
             maxlen=STREAM_MAXLEN,
             approximate=True,
         )
@@ -83,33 +84,27 @@ class Delivery:
     async def on_event(self, event: ItemStarted | ItemFinished) -> None:
         if self.terminating and not self.redis.exists(self.keys.cancel):
             return  # stopped by a shutdown, not a cancel: the redelivery reports these
-        self.reply(event.type, event.to_dict())
+        self.reply(event)
 
     # -- the job ------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
         if self.redis.exists(self.keys.done):
             log.info("job %s already done; skipping this delivery", self.spec.job_id)
             return {"skipped": "done"}
-        self.reply(
-            "started",
-            {
-                "worker": socket.gethostname(),
-                "pid": os.getpid(),
-                "task_id": self.info.task_id,
-                "redelivered": self.info.redelivered,
-            },
-        )
+        self.reply(replies.Started(worker=socket.gethostname(), pid=os.getpid(),
+                                   task_id=self.info.task_id,
+                                   redelivered=self.info.redelivered))
         beat = asyncio.create_task(self._beat())
         restore = self._trap_sigterm()
         try:
             outcome = await self._execute()
         except EnvironmentBuildError as exc:
-            self.reply("env_error", {"message": str(exc).split("\n", 1)[0],
-                                     "log_tail": exc.log_tail})
+            self.reply(replies.EnvError(message=str(exc).split("\n", 1)[0],
+                                        log_tail=exc.log_tail))
             return {"error": "environment"}
         except Exception as exc:
             log.exception("job %s failed on this worker", self.spec.job_id)
-            self.reply("error", {"message": f"{type(exc).__name__}: {exc}"})
+            self.reply(replies.Failed(message=f"{type(exc).__name__}: {exc}"))
             return {"error": str(exc)}
         finally:
             restore()
@@ -118,20 +113,20 @@ class Delivery:
                 await beat
         if self.terminating and not self.redis.exists(self.keys.cancel):
             raise Requeue(self.spec.job_id)
-        self.reply("outcome", outcome.to_dict())
-        return outcome.to_dict()
+        self.reply(replies.Finished(outcome=outcome))
+        return outcome.model_dump(mode="json")
 
     async def _execute(self) -> JobOutcome:
         settings = self.settings
         snapshot = await asyncio.to_thread(
             ensure_snapshot,
             self.spec.snapshot_hash,
-            self.spec.extra,
+            self.spec.delivery,
             settings.snapshots_dir,
             settings.worker_trust_local_snapshots,
         )
         async with self.pool.lease(self.spec.env_spec) as env:
-            job = self.spec.to_job(env, snapshot, settings.workspaces_dir)
+            job = job_for(self.spec, env, snapshot, settings.workspaces_dir)
             return await run_job(job, self.on_event, self.cancel)
 
     async def _beat(self) -> None:

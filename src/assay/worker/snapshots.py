@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from assay.contracts.jobs import Delivery
 from assay.snapshots import SnapshotError, unpack_snapshot
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -21,7 +21,7 @@ FETCH_TIMEOUT_S = 120.0
 
 
 def ensure_snapshot(
-    snapshot_hash: str, extra: dict[str, Any], cache_dir: Path, trust_local: bool
+    snapshot_hash: str, delivery: Delivery, cache_dir: Path, trust_local: bool
 ) -> Path:
     """The snapshot's directory on this machine, fetching it once if needed (blocking)."""
     if not HASH.match(snapshot_hash):
@@ -29,12 +29,12 @@ def ensure_snapshot(
     cached = cache_dir / snapshot_hash
     if cached.is_dir():
         return cached
-    local = extra.get("snapshot_path")
+    local = delivery.snapshot_path
     if trust_local and local:
         path = Path(local)
         if path.name == snapshot_hash and path.is_dir():
             return path  # same machine or shared volume: snapshots are immutable
-    url, token = extra.get("snapshot_url"), extra.get("snapshot_token")
+    url, token = delivery.snapshot_url, delivery.snapshot_token
     if not url or not token:
         raise SnapshotError("the job names no snapshot URL and token to fetch its project with")
     try:

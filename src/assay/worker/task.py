@@ -16,8 +16,9 @@ from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from assay.config import Settings
+from assay.contracts import replies
+from assay.contracts.jobs import JobSpec
 from assay.environments import EnvironmentPool
-from assay.orchestrator.executor import JobSpec
 from assay.sandbox.tree import run_root_for
 from assay.worker.delivery import Delivery, DeliveryInfo, Requeue
 
@@ -48,7 +49,7 @@ def environment_pool() -> EnvironmentPool:
 
 def run_job_task(task: Task, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one delivery of a job; a worker shutdown mid-job requeues it."""
-    job = JobSpec.from_dict(spec)
+    job = JobSpec.model_validate(spec)
     request = task.request
     info = DeliveryInfo(
         task_id=str(request.id),
@@ -61,5 +62,5 @@ def run_job_task(task: Task, spec: dict[str, Any]) -> dict[str, Any]:
         raise Reject(f"worker stopping under job {exc}", requeue=True) from exc
     except SoftTimeLimitExceeded:
         log.error("job %s passed its soft time limit", job.job_id)
-        delivery.reply("error", {"message": "the job passed the worker's time limit"})
+        delivery.reply(replies.Failed(message="the job passed the worker's time limit"))
         return {"error": "soft time limit"}

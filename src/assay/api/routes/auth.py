@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import func, select
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentUser, DbSession
+from assay.api.errors import AUTH, BODY, errors
 from assay.api.schemas.auth import LoginRequest, TokenResponse, UserOut
 from assay.db.models import User
+from assay.errors import Throttled, Unauthenticated
 from assay.security import access_tokens
 from assay.security.passwords import verify_password
 
@@ -25,20 +27,12 @@ def _login(
     keys = (f"user:{username.lower()}", f"ip:{address}")
     wait = ctx.throttle.retry_after(*keys)
     if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed logins; try again in {wait} s",
-            headers={"Retry-After": str(wait)},
-        )
+        raise Throttled(f"too many failed logins; try again in {wait} s", wait)
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or user.disabled:
         ctx.throttle.fail(*keys)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "wrong username or password, or the user is disabled",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthenticated("wrong username or password, or the user is disabled")
     # Only the user's own count is cleared: clearing the address too would let one valid
     # account reset an address's count between guesses at other users' passwords.
     ctx.throttle.succeed(keys[0])
@@ -47,13 +41,18 @@ def _login(
     return TokenResponse(access_token=token, expires_in=minutes * 60)
 
 
-@router.post("/login", response_model=TokenResponse)
+LOGIN_ERRORS = errors(
+    *BODY, {401: "Wrong username or password, or the user is disabled."}, 429
+)
+
+
+@router.post("/login", response_model=TokenResponse, responses=LOGIN_ERRORS)
 def login(body: LoginRequest, request: Request, ctx: Ctx, session: DbSession) -> TokenResponse:
     """Exchange a username and password for a bearer access token."""
     return _login(ctx, session, request, body.username, body.password)
 
 
-@router.post("/token", response_model=TokenResponse, include_in_schema=True)
+@router.post("/token", response_model=TokenResponse, responses=LOGIN_ERRORS)
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -64,6 +63,6 @@ def token(
     return _login(ctx, session, request, form.username, form.password)
 
 
-@router.get("/me", response_model=UserOut)
+@router.get("/me", response_model=UserOut, responses=errors(*AUTH))
 def me(user: CurrentUser) -> User:
     return user

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from assay.api.deps import Ctx, Viewer
+from assay.api.errors import PROJECT_WORK, ROLE, errors
 from assay.api.project_errors import answering_project_failures
 from assay.api.routes.projects import get_project
+from assay.api.schemas.environments import EnvironmentOut, ProjectEnvironmentOut
 from assay.environments.project_settings import effective_settings
 from assay.environments.spec import detect_environment
 from assay.services.source import current_tree
@@ -17,7 +19,7 @@ from assay.services.source import current_tree
 router = APIRouter(prefix="/environments", tags=["environments"])
 
 
-@router.get("")
+@router.get("", response_model=list[EnvironmentOut], responses=errors(*ROLE))
 async def list_environments(_: Viewer, ctx: Ctx) -> list[dict[str, Any]]:
     """Every environment with its state (building, ready, failed, leased)."""
     infos = await asyncio.to_thread(ctx.pool.list)
@@ -29,8 +31,13 @@ project_router = APIRouter(tags=["environments"])
 
 @project_router.get(
     "/projects/{project_id}/environment",
-    responses={404: {"description": "No such project."},
-               422: {"description": "The project's declarations or settings are invalid."}},
+    response_model=ProjectEnvironmentOut,
+    responses=errors(
+        *ROLE, PROJECT_WORK,
+        {404: "No such project.",
+         422: "The project's declarations or settings are invalid, or its source "
+              "cannot be read."},
+    ),
 )
 async def project_environment(project_id: str, _: Viewer, ctx: Ctx) -> dict[str, Any]:
     """What Assay found in the project and makes of it.

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.api.context import AppContext
 from assay.api.deps import Admin, Ctx, DbSession, Editor, Viewer
-from assay.api.errors import conflict, field_error, not_found
+from assay.api.errors import BODY, ROLE, conflict, errors, field_error, not_found
 from assay.api.pagination import Page, PageDep, paginate
 from assay.api.routes.projects import get_project
 from assay.api.routes.tests import filtered
@@ -27,6 +25,7 @@ from assay.api.schemas.execution import (
     RunOut,
     StartResponse,
 )
+from assay.api.schemas.system import MetricsOut, OrchestratorState, RestartResponse
 from assay.db.models import (
     ExecutionPlan,
     PlanStatus,
@@ -66,42 +65,50 @@ def plan_out(
 
 
 def _create(session: Session, body: PlanCreate, user_id: str, trigger: Trigger) -> ExecutionPlan:
+    """The plan, flushed; the session's owner commits it (before the answer is sent)."""
     get_project(session, body.project_id)
-    try:
-        if body.test_case_ids is not None:
-            cases = cases_by_ids(session, body.project_id, body.test_case_ids)
-        else:
-            sel = body.selection
-            assert sel is not None
-            stmt = filtered(body.project_id, sel.status, sel.origin, sel.priority, sel.tags)
-            cases = list(
-                session.scalars(stmt.order_by(TestCase.priority_rank, TestCase.created_at))
-            )
-            if not cases:
-                raise PlanError("selection", "the selection matches no test case of this project")
-        plan = create_plan(
-            session,
-            project_id=body.project_id,
-            cases=cases,
-            priority=body.priority,
-            name=body.name,
-            trigger=trigger,
-            created_by=user_id,
-        )
-    except PlanError as exc:
-        raise field_error(exc.field, str(exc)) from exc
-    # Commit before answering: the plan is durable from the moment the client sees 201.
-    session.commit()
-    return plan
+    if body.test_case_ids is not None:
+        cases = cases_by_ids(session, body.project_id, body.test_case_ids)
+    else:
+        sel = body.selection
+        assert sel is not None
+        stmt = filtered(body.project_id, sel.status, sel.origin, sel.priority, sel.tags)
+        cases = list(session.scalars(stmt.order_by(TestCase.priority_rank, TestCase.created_at)))
+        if not cases:
+            raise PlanError("selection", "the selection matches no test case of this project")
+    return create_plan(
+        session,
+        project_id=body.project_id,
+        cases=cases,
+        priority=body.priority,
+        name=body.name,
+        trigger=trigger,
+        created_by=user_id,
+    )
 
 
-@router.post("/plans", response_model=PlanOut, status_code=status.HTTP_201_CREATED)
+NO_PLAN = {404: "No such execution plan."}
+CREATE_ERRORS = errors(
+    *ROLE, *BODY,
+    {404: "No such project.",
+     409: "A concurrent change (such as the project being deleted); try again.",
+     422: "The request is invalid, or names test cases that are not the project's, "
+          "or its selection matches none."},
+)
+
+
+@router.post(
+    "/plans",
+    response_model=PlanOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATE_ERRORS,
+)
 def create(body: PlanCreate, user: Editor, session: DbSession) -> PlanOut:
     """Queue a plan; the orchestrator is woken by its `plan.queued` event at once."""
     return plan_out(session, _create(session, body, user.id, Trigger.api))
 
 
-@router.get("/plans", response_model=Page[PlanOut])
+@router.get("/plans", response_model=Page[PlanOut], responses=errors(*ROLE, 422))
 def list_plans(
     _: Viewer,
     session: DbSession,
@@ -114,35 +121,44 @@ def list_plans(
         stmt = stmt.where(ExecutionPlan.project_id == project_id)
     if status_:
         stmt = stmt.where(ExecutionPlan.status.in_([s.value for s in status_]))
-    rows, total, cursor = paginate(
-        session, stmt, page, ExecutionPlan.created_at, ExecutionPlan.id, True
-    )
-    counts = plans_counts(session, [p.id for p in rows])
-    return Page(
-        items=[plan_out(session, p, counts=counts[p.id]) for p in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=cursor,
-    )
+
+    def items(rows: list[ExecutionPlan]) -> list[PlanOut]:
+        counts = plans_counts(session, [p.id for p in rows])
+        return [plan_out(session, p, counts=counts[p.id]) for p in rows]
+
+    return paginate(session, stmt, page, ExecutionPlan.created_at, ExecutionPlan.id, True, items)
 
 
-@router.get("/plans/{plan_id}", response_model=PlanDetail)
+@router.get(
+    "/plans/{plan_id}", response_model=PlanDetail, responses=errors(*ROLE, 422, NO_PLAN)
+)
 def read_plan(plan_id: str, _: Viewer, session: DbSession) -> PlanOut:
     return plan_out(session, get_plan(session, plan_id), detail=True)
 
 
-@router.post("/plans/{plan_id}/cancel", response_model=PlanOut)
+@router.post(
+    "/plans/{plan_id}/cancel",
+    response_model=PlanOut,
+    responses=errors(*ROLE, 422, NO_PLAN, {409: "The plan already finished."}),
+)
 def cancel(plan_id: str, _: Editor, session: DbSession) -> PlanOut:
     """Cancel a queued plan, or stop a running one (its processes are killed)."""
     plan = get_plan(session, plan_id)
     if not cancel_plan(session, plan):
         raise conflict(f"plan {plan_id} already finished ({plan.status}); nothing to cancel")
-    session.commit()
     return plan_out(session, plan)
 
 
-@router.post("/plans/{plan_id}/rerun", response_model=PlanOut, status_code=201)
+@router.post(
+    "/plans/{plan_id}/rerun",
+    response_model=PlanOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        *ROLE, *BODY, NO_PLAN,
+        {409: "A concurrent change; try again.",
+         422: "The request is invalid, or no test case of the plan is left to run again."},
+    ),
+)
 def rerun(plan_id: str, body: RerunRequest, user: Editor, session: DbSession) -> PlanOut:
     """Run a plan's test cases again (only those that failed or errored, if asked)."""
     source = get_plan(session, plan_id)
@@ -167,21 +183,26 @@ def rerun(plan_id: str, body: RerunRequest, user: Editor, session: DbSession) ->
         created_by=user.id,
         source_plan_id=source.id,
     )
-    session.commit()
     return plan_out(session, plan)
 
 
 # -- the seed's API -------------------------------------------------------------------
 
 
-def orchestrator_state(ctx: AppContext) -> dict[str, Any]:
+def orchestrator_state(ctx: AppContext) -> OrchestratorState:
     sup = ctx.supervisor
     if sup is None:
-        return {"status": "stopped", "running": False}
-    return {"status": sup.status(ctx.settings.heartbeat_seconds), **sup.health()}
+        return OrchestratorState(status="stopped", running=False)
+    now = sup.snapshot(ctx.settings.heartbeat_seconds)
+    return OrchestratorState.model_validate({"status": now.state, **now.health()})
 
 
-@router.post("/start", response_model=StartResponse, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/start",
+    response_model=StartResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATE_ERRORS,
+)
 async def start(body: PlanCreate, user: Editor, ctx: Ctx) -> StartResponse:
     """Create a plan, starting the orchestrator first if it is stopped."""
     if ctx.supervisor is not None and not ctx.supervisor.running:
@@ -195,29 +216,35 @@ async def start(body: PlanCreate, user: Editor, ctx: Ctx) -> StartResponse:
     return StartResponse(plan=plan, orchestrator=orchestrator_state(ctx))
 
 
-@router.post("/orchestrator/poll", response_model=PollResponse)
+@router.post(
+    "/orchestrator/poll",
+    response_model=PollResponse,
+    responses=errors(*ROLE, {409: "The orchestrator is stopped."}),
+)
 async def poll(_: Editor, ctx: Ctx) -> PollResponse:
     """Run a reconcile pass now: recover expired leases and dispatch what waits."""
     sup = ctx.supervisor
     if sup is None or sup.orchestrator is None or not sup.running:
-        raise HTTPException(
-            409, "the orchestrator is stopped; POST /execution/orchestrator/restart"
-        )
+        raise conflict("the orchestrator is stopped; POST /execution/orchestrator/restart")
     detected = await sup.orchestrator.reconcile()
     depth = await sup.orchestrator.read(queue.depth)
     return PollResponse(detected_plans=detected, queue=QueueOut(**vars(depth)))
 
 
-@router.post("/orchestrator/restart")
-async def restart(_: Admin, ctx: Ctx) -> dict[str, Any]:
+@router.post(
+    "/orchestrator/restart",
+    response_model=RestartResponse,
+    responses=errors(*ROLE, {409: "This server runs without an orchestrator."}),
+)
+async def restart(_: Admin, ctx: Ctx) -> RestartResponse:
     """Stop the orchestrator cleanly (running work goes back to the queue) and start it."""
     if ctx.supervisor is None:
-        raise HTTPException(409, "this server runs without an orchestrator")
+        raise conflict("this server runs without an orchestrator")
     await ctx.supervisor.restart()
-    return {"restarted": True, "orchestrator": orchestrator_state(ctx)}
+    return RestartResponse(restarted=True, orchestrator=orchestrator_state(ctx))
 
 
-def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
+def metrics_snapshot(ctx: AppContext) -> MetricsOut:
     with ctx.db.session() as session:
         depth = queue.depth(session)
         finished = dict(
@@ -228,11 +255,10 @@ def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
             ).all()
         )
     sup = ctx.supervisor
-    orch = sup.orchestrator if sup else None
-    status_ = orchestrator_state(ctx)["status"]
+    now = sup.snapshot(ctx.settings.heartbeat_seconds) if sup else None
     celery = celery_totals(ctx)  # Celery workers seen, when jobs run on them
-    return {
-        "orchestrator_status": status_,
+    return MetricsOut.model_validate({
+        "orchestrator_status": now.state if now else "stopped",
         "queued_tests": depth.queued_tests,
         "running_tests": depth.running_tests,
         "completed_tests": sum(finished.values()),
@@ -243,10 +269,10 @@ def metrics_snapshot(ctx: AppContext) -> dict[str, Any]:
         "cancelled": finished.get("cancelled", 0),
         "queued_plans": depth.queued_plans,
         "running_plans": depth.running_plans,
-        "workers_busy": celery[0] if celery else (orch.busy if orch else 0),
-        "workers_total": celery[1] if celery else (orch.executor.slots if orch else 0),
-        "dispatch_latency_ms": orch.latency.summary() if orch else {"p50": None, "p99": None},
-        "uptime_s": round(time.monotonic() - orch.started_monotonic, 1) if orch else 0,
-        "last_heartbeat": orch.last_heartbeat.isoformat() if orch and orch.last_heartbeat else None,
-        "restarts": sup.restarts if sup else 0,
-    }
+        "workers_busy": celery[0] if celery else (now.busy if now else 0),
+        "workers_total": celery[1] if celery else (now.slots if now else 0),
+        "dispatch_latency_ms": now.dispatch_latency_ms if now else {"p50": None, "p99": None},
+        "uptime_s": now.uptime_s if now else 0,
+        "last_heartbeat": now.last_heartbeat.isoformat() if now and now.last_heartbeat else None,
+        "restarts": now.restarts if now else 0,
+    })

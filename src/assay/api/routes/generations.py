@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
 from assay.api.deps import Ctx, DbSession, Editor, Viewer
-from assay.api.errors import field_error, not_found
+from assay.api.errors import BODY, PROJECT_WORK, ROLE, errors, field_error, not_found
 from assay.api.pagination import Page, PageDep, paginate
 from assay.api.project_errors import answering_project_failures
 from assay.api.routes.projects import get_project
@@ -20,9 +19,10 @@ from assay.api.schemas.generations import (
     GenerateRequest,
     GenerationOut,
     SymbolOut,
+    SymbolsOut,
 )
 from assay.db.models import Generation
-from assay.generation.errors import GenerationInputError
+from assay.errors import TooLarge
 from assay.generation.model import GenerationRequest
 from assay.generation.symbols import list_symbols
 from assay.generation.targets import validate_request
@@ -44,7 +44,16 @@ def _generation_out(gen: Generation) -> GenerationOut:
 
 
 @router.post(
-    "/tests/generate", response_model=GenerateAccepted, status_code=status.HTTP_202_ACCEPTED
+    "/tests/generate",
+    response_model=GenerateAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(
+        *ROLE, *BODY, PROJECT_WORK,
+        {404: "No such project.",
+         413: "The body, or its `diff` or `source`, is larger than the server accepts.",
+         422: "The request is invalid, names a target the project does not have, or the "
+              "project's source cannot be read."},
+    ),
 )
 async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> GenerateAccepted:
     """Validate the input now (422 says what to fix), then generate in the background.
@@ -55,12 +64,11 @@ async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> Gen
     for field in ("diff", "source"):
         value = getattr(body, field)
         if value is not None and len(value.encode()) > MAX_INPUT:
-            raise HTTPException(
-                413,
+            raise TooLarge(
                 f"{field} is larger than {MAX_INPUT // 1024} KiB; "
-                "send a smaller change or one module",
+                "send a smaller change or one module"
             )
-    if body.engine == "llm" and llm_config(ctx) is None:
+    if body.engine == "llm" and llm_config(ctx.settings) is None:
         raise field_error(
             "engine",
             "no LLM is configured on this server: set ASSAY_LLM_MODEL "
@@ -81,10 +89,7 @@ async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> Gen
             source = dict(project.source)
             with answering_project_failures(source.get("path")):
                 tree = current_tree(source, ctx.settings.data_dir.resolve() / "git")
-            try:
-                validate_request(request, tree)
-            except GenerationInputError as exc:
-                raise field_error(exc.field or "target", exc.message) from exc
+            validate_request(request, tree)  # a GenerationInputError is a 422 at its field
             gen = Generation(
                 project_id=project.id,
                 mode=body.mode,
@@ -103,7 +108,7 @@ async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> Gen
     return GenerateAccepted(generation_id=generation_id, status="queued")
 
 
-@router.get("/generations", response_model=Page[GenerationOut])
+@router.get("/generations", response_model=Page[GenerationOut], responses=errors(*ROLE, 422))
 def list_generations(
     _: Viewer,
     session: DbSession,
@@ -113,17 +118,17 @@ def list_generations(
     stmt = select(Generation)
     if project_id:
         stmt = stmt.where(Generation.project_id == project_id)
-    rows, total, cursor = paginate(session, stmt, page, Generation.created_at, Generation.id, True)
-    return Page(
-        items=[_generation_out(g) for g in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=cursor,
+    return paginate(
+        session, stmt, page, Generation.created_at, Generation.id, True,
+        lambda rows: [_generation_out(g) for g in rows],
     )
 
 
-@router.get("/generations/{generation_id}", response_model=GenerationOut)
+@router.get(
+    "/generations/{generation_id}",
+    response_model=GenerationOut,
+    responses=errors(*ROLE, 422, {404: "No such generation."}),
+)
 def read_generation(generation_id: str, _: Viewer, session: DbSession) -> GenerationOut:
     gen = session.get(Generation, generation_id)
     if gen is None:
@@ -131,7 +136,11 @@ def read_generation(generation_id: str, _: Viewer, session: DbSession) -> Genera
     return _generation_out(gen)
 
 
-@router.get("/projects/{project_id}/symbols", response_model=dict[str, Any])
+@router.get(
+    "/projects/{project_id}/symbols",
+    response_model=SymbolsOut,
+    responses=errors(*ROLE, PROJECT_WORK, {404: "No such project."}),
+)
 def project_symbols(
     project_id: str,
     _: Viewer,
@@ -139,7 +148,7 @@ def project_symbols(
     ctx: Ctx,
     q: str = Query("", max_length=200),
     limit: int = Query(50, ge=1, le=500),
-) -> dict[str, Any]:
+) -> SymbolsOut:
     """Functions and methods of the project (read with `ast`, never imported)."""
     source = dict(get_project(session, project_id).source)
     with answering_project_failures(source.get("path")):
@@ -159,4 +168,4 @@ def project_symbols(
         )
         for s in symbols
     ]
-    return {"items": [i.model_dump() for i in items], "total": len(items)}
+    return SymbolsOut(items=items, total=len(items))

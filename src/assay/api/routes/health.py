@@ -9,12 +9,13 @@ from sqlalchemy import text
 
 from assay import __version__
 from assay.api.deps import Ctx
+from assay.api.schemas.system import HealthOut
 from assay.sandbox.isolation import describe_isolation
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut)
 def health(ctx: Ctx) -> dict[str, Any]:
     """`status` is "ok" when the database answers and the orchestrator runs.
 
@@ -34,7 +35,7 @@ def health(ctx: Ctx) -> dict[str, Any]:
     }
     ok = database["ok"]
     if ctx.supervisor is not None:
-        body["orchestrator"] = ctx.supervisor.health()
+        body["orchestrator"] = ctx.supervisor.snapshot(ctx.settings.heartbeat_seconds).health()
         ok = ok and body["orchestrator"]["running"]
     body["status"] = "ok" if ok else "degraded"
     return body

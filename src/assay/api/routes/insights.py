@@ -12,12 +12,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from assay.api.deps import DbSession, Viewer
+from assay.api.errors import ROLE, errors
 from assay.api.routes.projects import get_project
+from assay.api.schemas.insights import (
+    DayDuration,
+    DayPassRate,
+    FailingTest,
+    FlakyTest,
+    InsightsOut,
+    SlowTest,
+)
 from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, RunStatus, TestCase, TestRun
 
@@ -25,47 +33,6 @@ router = APIRouter(prefix="/projects", tags=["insights"])
 
 OUTCOMES = (RunStatus.passed.value, RunStatus.failed.value, RunStatus.error.value)
 TOP = 10
-
-
-class DayPassRate(BaseModel):
-    day: str
-    passed: int
-    failed: int
-    errored: int
-
-
-class DayDuration(BaseModel):
-    day: str
-    total_s: float
-
-
-class SlowTest(BaseModel):
-    test_case_id: str
-    title: str
-    avg_s: float
-
-
-class FailingTest(BaseModel):
-    test_case_id: str
-    title: str
-    failures: int
-    runs: int
-
-
-class FlakyTest(BaseModel):
-    test_case_id: str
-    title: str
-    flips: int
-
-
-class InsightsOut(BaseModel):
-    days: int
-    since: datetime
-    pass_rate: list[DayPassRate]
-    duration: list[DayDuration]
-    slowest: list[SlowTest]
-    most_failing: list[FailingTest]
-    flaky: list[FlakyTest]
 
 
 def _day(session: Session) -> ColumnElement[Any]:
@@ -99,7 +66,11 @@ def _every_day(start: date, end: date) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
-@router.get("/{project_id}/insights", response_model=InsightsOut)
+@router.get(
+    "/{project_id}/insights",
+    response_model=InsightsOut,
+    responses=errors(*ROLE, 422, {404: "No such project."}),
+)
 def project_insights(
     project_id: str, _: Viewer, session: DbSession,
     days: int = Query(30, ge=1, le=365, description="How far back to look, in days."),

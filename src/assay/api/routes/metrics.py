@@ -6,13 +6,15 @@ Readable without a token (dashboards and scrapers) unless ASSAY_PUBLIC_METRICS=f
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from assay.api.deps import Ctx, current_user, get_context, oauth2_scheme
+from assay.api.errors import errors
 from assay.api.routes.execution import metrics_snapshot
+from assay.api.schemas.system import MetricsOut
 
 
 def metrics_access(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
@@ -25,8 +27,16 @@ def metrics_access(request: Request, token: Annotated[str | None, Depends(oauth2
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/execution/metrics", dependencies=[Depends(metrics_access)])
-async def execution_metrics(ctx: Ctx) -> dict[str, Any]:
+PRIVATE = errors({401: "Not authenticated, and ASSAY_PUBLIC_METRICS is false."})
+
+
+@router.get(
+    "/execution/metrics",
+    response_model=MetricsOut,
+    dependencies=[Depends(metrics_access)],
+    responses=PRIVATE,
+)
+async def execution_metrics(ctx: Ctx) -> MetricsOut:
     """Queue depth, results, workers and dispatch latency, as the seed's dashboard reads."""
     return await asyncio.to_thread(metrics_snapshot, ctx)
 
@@ -46,10 +56,17 @@ GAUGES = {
 
 
 @prometheus.get(
-    "/metrics", response_class=PlainTextResponse, dependencies=[Depends(metrics_access)]
+    "/metrics",
+    response_class=Response,  # its errors are JSON, as every error
+    dependencies=[Depends(metrics_access)],
+    responses={
+        200: {"description": "Prometheus' text exposition format.",
+              "content": {"text/plain": {"schema": {"type": "string"}}}},
+        **PRIVATE,
+    },
 )
-async def prometheus_metrics(ctx: Ctx) -> str:
-    m = await asyncio.to_thread(metrics_snapshot, ctx)
+async def prometheus_metrics(ctx: Ctx) -> Response:
+    m = (await asyncio.to_thread(metrics_snapshot, ctx)).model_dump()
     lines: list[str] = []
     for key, help_ in GAUGES.items():
         lines += [
@@ -76,4 +93,4 @@ async def prometheus_metrics(ctx: Ctx) -> str:
     for q, key in (("0.5", "p50"), ("0.99", "p99")):
         if lat.get(key) is not None:
             lines.append(f'assay_dispatch_latency_ms{{quantile="{q}"}} {lat[key]}')
-    return "\n".join(lines) + "\n"
+    return PlainTextResponse("\n".join(lines) + "\n")

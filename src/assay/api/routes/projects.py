@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.api.deps import DbSession, Editor, Viewer
-from assay.api.errors import conflict, field_error, not_found
+from assay.api.errors import BODY, ROLE, conflict, errors, not_found
 from assay.api.pagination import Page, PageDep, paginate
 from assay.api.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from assay.db.base import utcnow
 from assay.db.models import Project, TestCase
-from assay.services.projects import SourceError, validate_source
+from assay.services.projects import validate_source
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -47,10 +47,7 @@ def _out(session: Session, project: Project, count: int | None = None) -> Projec
 
 
 def _source(source: Any) -> dict[str, Any]:
-    try:
-        return validate_source(source.model_dump())
-    except SourceError as exc:
-        raise field_error("source", str(exc)) from exc
+    return validate_source(source.model_dump())  # a SourceError is a 422 at `source`
 
 
 def _name_taken(session: Session, name: str, except_id: str | None = None) -> bool:
@@ -60,7 +57,16 @@ def _name_taken(session: Session, name: str, except_id: str | None = None) -> bo
     return session.scalar(stmt) is not None
 
 
-@router.post("", response_model=ProjectOut, status_code=status.HTTP_201_CREATED)
+NO_PROJECT = {404: "No such project."}
+NAME_TAKEN = {409: "A project of that name exists (or a concurrent change)."}
+
+
+@router.post(
+    "",
+    response_model=ProjectOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(*ROLE, *BODY, NAME_TAKEN),
+)
 def create_project(body: ProjectCreate, user: Editor, session: DbSession) -> ProjectOut:
     if _name_taken(session, body.name):
         raise conflict(f"a project named {body.name!r} already exists")
@@ -76,7 +82,7 @@ def create_project(body: ProjectCreate, user: Editor, session: DbSession) -> Pro
     return _out(session, project)
 
 
-@router.get("", response_model=Page[ProjectOut])
+@router.get("", response_model=Page[ProjectOut], responses=errors(*ROLE, 422))
 def list_projects(
     _: Viewer,
     session: DbSession,
@@ -86,23 +92,26 @@ def list_projects(
     stmt = select(Project)
     if q:
         stmt = stmt.where(func.lower(Project.name).contains(q.lower(), autoescape=True))
-    rows, total, cursor = paginate(session, stmt, page, Project.name, Project.id, False)
-    counts = _test_counts(session, [p.id for p in rows])
-    return Page(
-        items=[_out(session, p, counts.get(p.id, 0)) for p in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=cursor,
-    )
+
+    def items(rows: list[Project]) -> list[ProjectOut]:
+        counts = _test_counts(session, [p.id for p in rows])
+        return [_out(session, p, counts.get(p.id, 0)) for p in rows]
+
+    return paginate(session, stmt, page, Project.name, Project.id, False, items)
 
 
-@router.get("/{project_id}", response_model=ProjectOut)
+@router.get(
+    "/{project_id}", response_model=ProjectOut, responses=errors(*ROLE, 422, NO_PROJECT)
+)
 def read_project(project_id: str, _: Viewer, session: DbSession) -> ProjectOut:
     return _out(session, get_project(session, project_id))
 
 
-@router.patch("/{project_id}", response_model=ProjectOut)
+@router.patch(
+    "/{project_id}",
+    response_model=ProjectOut,
+    responses=errors(*ROLE, *BODY, NO_PROJECT, NAME_TAKEN),
+)
 def update_project(
     project_id: str, body: ProjectUpdate, _: Editor, session: DbSession
 ) -> ProjectOut:
@@ -121,7 +130,13 @@ def update_project(
     return _out(session, project)
 
 
-@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(
+        *ROLE, 422, NO_PROJECT, {409: "The project has test cases, and `force` is not set."}
+    ),
+)
 def delete_project(
     project_id: str,
     _: Editor,

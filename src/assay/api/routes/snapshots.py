@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import re
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from assay.api.deps import Ctx
+from assay.api.errors import errors
+from assay.errors import NotFound, Unauthenticated
 from assay.security.job_tokens import allows_snapshot
 from assay.snapshots import pack_snapshot
 
@@ -25,25 +27,30 @@ HASH = re.compile(r"^[0-9a-f]{64}$")
 @router.get(
     "/{snapshot_hash}",
     response_class=Response,
-    responses={200: {"content": {"application/gzip": {}}}},
+    responses={
+        200: {"description": "The snapshot, a gzipped tar.",
+              "content": {"application/gzip": {"schema": {"type": "string",
+                                                          "format": "binary"}}}},
+        **errors(
+            422,
+            {401: "No job token scoped to this snapshot (or it expired).",
+             404: "This server does not hold that snapshot."},
+        ),
+    },
 )
 async def get_snapshot(snapshot_hash: str, request: Request, ctx: Ctx) -> Response:
     """The snapshot as a gzipped tar, for a bearer of a job token scoped to it."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     secret = ctx.settings.resolved_secret_key()
     if scheme.lower() != "bearer" or not token or not allows_snapshot(token, secret, snapshot_hash):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a job token scoped to this snapshot is required (it may have expired)",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise Unauthenticated(
+            "a job token scoped to this snapshot is required (it may have expired)"
         )
     if not HASH.match(snapshot_hash):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such snapshot")
+        raise NotFound("no such snapshot")
     path = ctx.settings.snapshots_dir / snapshot_hash
     if not path.is_dir():
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "this server does not hold that snapshot"
-        )
+        raise NotFound("this server does not hold that snapshot")
     data = await asyncio.to_thread(pack_snapshot, path)
     return Response(
         data,

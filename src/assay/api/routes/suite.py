@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from assay.api.deps import Ctx, DbSession, Editor, Viewer
+from assay.api.errors import BODY, ROLE, conflict, errors
 from assay.api.routes.execution import get_plan, plan_out
 from assay.api.routes.projects import get_project
 from assay.api.schemas.execution import PlanOut
+from assay.api.schemas.suite import ImportOut
+from assay.contracts import events as ev
 from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, PlanStatus, Priority, TestCase, TestRun, Trigger
+from assay.errors import NotFound
 from assay.events import store as events
 from assay.orchestrator.results import plan_counts, verdict
 from assay.services import junit
@@ -33,11 +37,12 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 
 @router.post(
     "/projects/{project_id}/import-tests",
+    response_model=ImportOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={
-        404: {"description": "No such project."},
-        409: {"description": "An import of this project is already running."},
-    },
+    responses=errors(
+        *ROLE, 422,
+        {404: "No such project.", 409: "An import of this project is already running."},
+    ),
 )
 async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any]:
     """Start importing the project's own pytest suite as reference test cases.
@@ -62,29 +67,33 @@ async def import_tests(project_id: str, user: Editor, ctx: Ctx) -> dict[str, Any
     try:
         record = await asyncio.to_thread(begin)
     except ImportRunning as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"an import of this project is already running (id {exc})") from exc
+        raise conflict(f"an import of this project is already running (id {exc})") from exc
     imports.launch(project_id, record["id"], user.id)
     return _public(record)
 
 
 @router.get(
     "/projects/{project_id}/import-tests",
-    responses={404: {"description": "No such project, or it was never imported."}},
+    response_model=ImportOut,
+    responses=errors(*ROLE, 422, {404: "No such project, or it was never imported."}),
 )
 def last_import(project_id: str, _: Viewer, session: DbSession) -> dict[str, Any]:
     """The project's latest import: `running`, `finished` (with its counts and the
     modules that failed to collect) or `failed` (with `detail`)."""
     record = get_project(session, project_id).last_import
     if not record:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this project was never imported")
+        raise NotFound("this project was never imported")
     return _public(record)
 
 
 @router.get(
     "/execution/plans/{plan_id}/junit",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={
+        200: {"description": "A JUnit XML report.",
+              "content": {"application/xml": {"schema": {"type": "string"}}}},
+        **errors(*ROLE, 422, {404: "No such execution plan."}),
+    },
 )
 def export_junit(plan_id: str, _: Viewer, session: DbSession) -> Response:
     """The plan's results as JUnit XML, for CI systems that read it."""
@@ -100,6 +109,18 @@ def export_junit(plan_id: str, _: Viewer, session: DbSession) -> Response:
     "/projects/{project_id}/results/junit",
     response_model=PlanOut,
     status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+            "description": "A JUnit XML report (pytest's `--junitxml`, Maven Surefire, ...).",
+        }
+    },
+    responses=errors(
+        *ROLE, *BODY,
+        {404: "No such project.", 409: "A concurrent change; try again.",
+         422: "The body is not a JUnit XML report."},
+    ),
 )
 async def import_junit(
     project_id: str, request: Request, user: Editor, session: DbSession
@@ -112,8 +133,8 @@ async def import_junit(
     project = get_project(session, project_id)
     try:
         cases = junit.parse(await request.body())
-    except junit.JUnitError as exc:
-        raise HTTPException(422, f"not a JUnit XML report: {exc}") from exc
+    except junit.JUnitError as exc:  # the same kind (422), said with what it is about
+        raise junit.JUnitError(f"not a JUnit XML report: {exc}") from exc
     index = {
         junit.junit_key(ref): cid
         for cid, ref in session.execute(
@@ -155,10 +176,8 @@ async def import_junit(
     plan.status = verdict(plan_counts(session, plan.id)).value
     events.append(
         session,
-        "plan.finished",
-        {"status": plan.status, "trigger": "import"},
+        ev.PlanFinished(status=plan.status, trigger="import"),
         plan_id=plan.id,
         project_id=project.id,
     )
-    session.commit()
     return plan_out(session, plan)

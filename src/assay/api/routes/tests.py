@@ -9,7 +9,7 @@ from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from assay.api.deps import DbSession, Editor, Viewer
-from assay.api.errors import conflict, field_error, not_found
+from assay.api.errors import BODY, ROLE, conflict, errors, field_error, not_found
 from assay.api.pagination import Page, PageDep, paginate
 from assay.api.routes.projects import get_project
 from assay.api.schemas.tests import (
@@ -56,7 +56,16 @@ def _checked_code(code: str) -> str:
     return code
 
 
-@router.post("", response_model=TestCaseOut, status_code=status.HTTP_201_CREATED)
+NO_CASE = {404: "No such test case."}
+RACE = {409: "A concurrent change (such as its project being deleted); try again."}
+
+
+@router.post(
+    "",
+    response_model=TestCaseOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(*ROLE, *BODY, {404: "No such project."}, RACE),
+)
 def create_test(body: TestCaseCreate, user: Editor, session: DbSession) -> TestCase:
     get_project(session, body.project_id)
     if body.code is not None:
@@ -115,7 +124,7 @@ def filtered(
     return stmt
 
 
-@router.get("", response_model=Page[TestCaseOut])
+@router.get("", response_model=Page[TestCaseOut], responses=errors(*ROLE, 422))
 def list_tests(
     _: Viewer,
     session: DbSession,
@@ -130,22 +139,24 @@ def list_tests(
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[TestCaseOut]:
     stmt = filtered(project_id, status, origin, priority, tag, q)
-    rows, total, cursor = paginate(session, stmt, page, SORTS[sort], TestCase.id, order == "desc")
-    return Page(
-        items=[TestCaseOut.model_validate(r) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=cursor,
+    return paginate(
+        session, stmt, page, SORTS[sort], TestCase.id, order == "desc",
+        lambda rows: [TestCaseOut.model_validate(r) for r in rows],
     )
 
 
-@router.get("/{test_id}", response_model=TestCaseOut)
+@router.get("/{test_id}", response_model=TestCaseOut, responses=errors(*ROLE, 422, NO_CASE))
 def read_test(test_id: str, _: Viewer, session: DbSession) -> TestCase:
     return get_test_case(session, test_id)
 
 
-@router.patch("/{test_id}", response_model=TestCaseOut)
+@router.patch(
+    "/{test_id}",
+    response_model=TestCaseOut,
+    responses=errors(
+        *ROLE, *BODY, NO_CASE, {409: "`version` is not the current one: reload and retry."}
+    ),
+)
 def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSession) -> TestCase:
     """Edit a test case; `version` must be the one you read, or the answer is 409."""
     case = get_test_case(session, test_id)
@@ -189,12 +200,20 @@ def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSessio
     return case
 
 
-@router.delete("/{test_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{test_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(*ROLE, 422, NO_CASE, RACE),
+)
 def delete_test(test_id: str, _: Editor, session: DbSession) -> None:
     session.delete(get_test_case(session, test_id))
 
 
-@router.post("/bulk", response_model=BulkResult)
+@router.post(
+    "/bulk",
+    response_model=BulkResult,
+    responses=errors(*ROLE, *BODY, {404: "One of the test cases does not exist."}, RACE),
+)
 def bulk_update(body: BulkUpdate, _: Editor, session: DbSession) -> BulkResult:
     """Change status, priority or tags of many test cases in one transaction."""
     cases = list(session.scalars(select(TestCase).where(TestCase.id.in_(body.ids))))

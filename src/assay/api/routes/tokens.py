@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from assay.api.deps import CurrentUser, DbSession
-from assay.api.errors import not_found
+from assay.api.errors import AUTH, BODY, errors, not_found
 from assay.api.schemas.auth import ApiTokenCreate, ApiTokenCreated, ApiTokenOut
 from assay.db.models import ApiToken
 from assay.security import api_tokens
@@ -16,7 +16,12 @@ from assay.security import api_tokens
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
-@router.post("", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ApiTokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(*AUTH, *BODY),
+)
 def create_token(body: ApiTokenCreate, user: CurrentUser, session: DbSession) -> ApiTokenCreated:
     """Create a token; the response is the only time the token itself is shown."""
     secret = api_tokens.generate()
@@ -35,7 +40,7 @@ def create_token(body: ApiTokenCreate, user: CurrentUser, session: DbSession) ->
     return ApiTokenCreated(**ApiTokenOut.model_validate(row).model_dump(), token=secret)
 
 
-@router.get("", response_model=list[ApiTokenOut])
+@router.get("", response_model=list[ApiTokenOut], responses=errors(*AUTH))
 def list_tokens(user: CurrentUser, session: DbSession) -> list[ApiToken]:
     return list(
         session.scalars(
@@ -44,7 +49,11 @@ def list_tokens(user: CurrentUser, session: DbSession) -> list[ApiToken]:
     )
 
 
-@router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(*AUTH, 422, {404: "No such token of yours."}),
+)
 def revoke_token(token_id: str, user: CurrentUser, session: DbSession) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:

@@ -6,31 +6,38 @@ from fastapi import APIRouter, status
 from sqlalchemy import func, select
 
 from assay.api.deps import Admin, DbSession
-from assay.api.errors import conflict, field_error, not_found
+from assay.api.errors import BODY, ROLE, conflict, errors, not_found
 from assay.api.schemas.auth import UserCreate, UserOut, UserUpdate
 from assay.db.models import Role, User
 from assay.security.passwords import hash_password
-from assay.services.users import UserError, UserExists, create_user
+from assay.services.users import create_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("", response_model=list[UserOut])
+@router.get("", response_model=list[UserOut], responses=errors(*ROLE))
 def list_users(_: Admin, session: DbSession) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(*ROLE, *BODY, {409: "A user of that name exists."}),
+)
 def create(body: UserCreate, _: Admin, session: DbSession) -> User:
-    try:
-        return create_user(session, body.username, body.password, body.role)
-    except UserExists as exc:
-        raise conflict(str(exc)) from exc
-    except UserError as exc:
-        raise field_error(exc.field, str(exc)) from exc
+    return create_user(session, body.username, body.password, body.role)
 
 
-@router.patch("/{user_id}", response_model=UserOut)
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    responses=errors(
+        *ROLE, *BODY,
+        {404: "No such user.", 409: "You are the last active admin, or a concurrent change."},
+    ),
+)
 def update(user_id: str, body: UserUpdate, admin: Admin, session: DbSession) -> User:
     """Change a user's role, disable or enable them, or reset their password.
 

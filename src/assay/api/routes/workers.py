@@ -9,29 +9,33 @@ from fastapi import APIRouter
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, Viewer
+from assay.api.errors import ROLE, errors
 from assay.api.scaleout import MONITOR
+from assay.api.schemas.system import WorkersOut
 
 router = APIRouter(prefix="/workers", tags=["workers"])
 
 
-@router.get("")
+@router.get("", response_model=WorkersOut, responses=errors(*ROLE))
 def list_workers(_: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Name, concurrency, busy processes and last heartbeat of every worker (cached)."""
     monitor = ctx.extras.get(MONITOR)
     if monitor is not None:
         workers = monitor.workers()
     else:
-        orch = ctx.supervisor.orchestrator if ctx.supervisor else None
+        sup = ctx.supervisor
+        now = sup.snapshot(ctx.settings.heartbeat_seconds) if sup else None
+        online = now is not None and now.running
         workers = [
             {
                 "name": f"local@{socket.gethostname()}",
-                "concurrency": orch.executor.slots if orch else ctx.settings.workers,
-                "busy": orch.busy if orch else 0,
+                "concurrency": now.slots if online and now else ctx.settings.workers,
+                "busy": now.busy if now else 0,
                 "processed": None,
-                "last_heartbeat": orch.last_heartbeat.isoformat()
-                if orch and orch.last_heartbeat
+                "last_heartbeat": now.last_heartbeat.isoformat()
+                if now and now.last_heartbeat
                 else None,
-                "online": orch is not None,
+                "online": online,
             }
         ]
     return {"executor": ctx.settings.executor, "workers": workers}

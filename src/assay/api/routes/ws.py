@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 
 from assay.api.deps import authenticate_token
+from assay.contracts.ws import Auth, CaughtUp, Control, Hello, Ping
 from assay.events import store
 from assay.events.bus import SHUTDOWN
 
@@ -45,8 +46,8 @@ async def events_socket(
     if token is None:
         try:
             first = await asyncio.wait_for(ws.receive_text(), timeout=10)
-            token = json.loads(first).get("token")
-        except (TimeoutError, ValueError, AttributeError, WebSocketDisconnect):
+            token = Auth.model_validate_json(first).token
+        except (TimeoutError, ValidationError, WebSocketDisconnect):
             token = None
     if not token or not await asyncio.to_thread(_authenticated, ctx, token):
         await ws.close(code=4401, reason="invalid or missing token")
@@ -88,20 +89,24 @@ async def _next_event(sub: Any, reader: asyncio.Task[None]) -> Any:
 GONE = object()
 
 
+async def _send(ws: WebSocket, message: Control) -> None:
+    await ws.send_text(message.model_dump_json())
+
+
 async def _stream(
     ws: WebSocket, ctx: Any, since: int | None, plan_id: str | None, reader: asyncio.Task[None]
 ) -> None:
     sub = ctx.bus.subscribe()
     try:
         last = since if since is not None else await asyncio.to_thread(_last_seq, ctx)
-        await ws.send_json({"type": "hello", "seq": last, "replaying": since is not None})
+        await _send(ws, Hello(seq=last, replaying=since is not None))
         last = await _replay(ws, ctx, last, plan_id)
-        await ws.send_json({"type": "caught_up", "seq": last})
+        await _send(ws, CaughtUp(seq=last))
         while True:
             try:
                 event = await _next_event(sub, reader)
             except TimeoutError:
-                await ws.send_json({"type": "ping", "seq": last})
+                await _send(ws, Ping(seq=last))
                 continue
             if event is GONE:
                 return

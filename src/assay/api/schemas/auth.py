@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from assay.api.schemas.base import RequestModel
+from assay.api.schemas.base import INTEGER, RequestModel
 from assay.db.models import Role
 
 
@@ -45,7 +46,8 @@ class UserUpdate(RequestModel):
 
 class ApiTokenCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    # Bounds first: after Integer's validator they would not reach the schema.
+    expires_in_days: Annotated[int, Field(ge=1, le=3650), *INTEGER] | None = None
 
 
 class ApiTokenOut(BaseModel):

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from assay.api.schemas.base import RequestModel
+from assay.api.schemas.base import RequestModel, one_of
+from assay.api.schemas.system import OrchestratorState
 from assay.db.models import Origin, PlanStatus, Priority, RunStatus, TestStatus, Trigger
 
 
@@ -21,6 +22,10 @@ class Selection(RequestModel):
 
 
 class PlanCreate(RequestModel):
+    """A plan of the given test cases, or of those a selection matches (one of the two)."""
+
+    model_config = ConfigDict(json_schema_extra=one_of("test_case_ids", "selection"))
+
     project_id: str = Field(min_length=1, max_length=32)
     test_case_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     selection: Selection | None = None
@@ -90,7 +95,7 @@ class QueueOut(BaseModel):
 
 class StartResponse(BaseModel):
     plan: PlanOut
-    orchestrator: dict[str, Any]
+    orchestrator: OrchestratorState
 
 
 class PollResponse(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from assay.api.schemas.base import RequestModel
+from assay.api.schemas.base import Integer, RequestModel
 
 MAX_INPUT = 512 * 1024
 
@@ -25,7 +25,7 @@ class GenerateRequest(RequestModel):
         default=None, description="A pasted function or module, when no project file has it."
     )
     engine: Literal["builtin", "llm"] = "builtin"
-    max_tests: int = Field(default=20, ge=1, le=200, strict=True)
+    max_tests: Integer = Field(default=20, ge=1, le=200)
     auto_execute: StrictBool = Field(
         default=True, description="Queue a plan with the accepted tests."
     )
@@ -91,3 +91,8 @@ class SymbolOut(BaseModel):
     file: str
     line_start: int
     line_end: int
+
+
+class SymbolsOut(BaseModel):
+    items: list[SymbolOut]
+    total: int

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from assay.api.schemas.base import INT32_MAX, RequestModel
+from assay.api.schemas.base import INT32_MAX, Integer, RequestModel, not_null, one_of
 from assay.db.models import Origin, Priority, TestStatus
 
 MAX_CODE = 200_000
@@ -55,7 +55,10 @@ class TestCaseBase(RequestModel):
 
 
 class TestCaseCreate(TestCaseBase):
+    """A test case: its own `code`, or a `reference` into the project's tree (one of them)."""
+
     __test__ = False
+    model_config = ConfigDict(json_schema_extra=one_of("code", "reference"))
 
     project_id: str = Field(min_length=1, max_length=32)
     origin: Origin = Origin.manual
@@ -70,19 +73,25 @@ class TestCaseCreate(TestCaseBase):
 class TestCaseUpdate(RequestModel):
     __test__ = False
 
-    version: int = Field(
+    version: Integer = Field(
         ge=1,
         le=INT32_MAX,
-        strict=True,
         description="The version you edited; a stale one answers 409.",
     )
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=20_000)
-    code: str | None = Field(default=None, max_length=MAX_CODE)
+    # Left out means "keep"; these four cannot be null (the others can: "clear it").
+    title: str | None = Field(
+        default=None, min_length=1, max_length=300, json_schema_extra=not_null
+    )
+    description: str | None = Field(default=None, max_length=20_000, json_schema_extra=not_null)
+    code: str | None = Field(
+        default=None,
+        max_length=MAX_CODE,
+        description="A pytest module's source; the case keeps exactly one of it or `reference`.",
+    )
     reference: str | None = Field(default=None, max_length=1000)
-    priority: Priority | None = None
+    priority: Priority | None = Field(default=None, json_schema_extra=not_null)
     tags: list[Tag] | None = Field(default=None, max_length=50)
-    status: TestStatus | None = None
+    status: TestStatus | None = Field(default=None, json_schema_extra=not_null)
     target: str | None = Field(default=None, max_length=500, pattern=r"^[\w.]+:[\w.]+$")
 
     _tags = field_validator("tags")(_clean_tags)
