@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 DASHBOARD_STAMP := src/assay/static/dashboard/index.html
 
-.PHONY: run test lint typecheck pytest dashboard dashboard-test system-deps clean bench
+.PHONY: run test lint typecheck pytest dashboard dashboard-test dashboard-types \
+	dashboard-types-check dashboard-lint system-deps clean bench test-unit
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +43,34 @@ dashboard:
 dashboard-test: $(NODE_STAMP)
 	cd dashboard && npm test
 
+# The dashboard's API types, generated from the server's OpenAPI schema (the app is built,
+# never started: no server, no database). `dashboard-types` rewrites the committed file;
+# `dashboard-types-check` fails when it is not what the current API generates.
+DASHBOARD_SCHEMA := dashboard/src/api/schema.d.ts
+define generate_dashboard_types
+	$(BIN)/python -m assay.api.openapi_dump $$tmp/openapi.json && \
+	(cd dashboard && npx --no-install openapi-typescript "$$tmp/openapi.json" \
+		--output "$(1)" >/dev/null)
+endef
+
+dashboard-types: $(STAMP) $(NODE_STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(call generate_dashboard_types,$(CURDIR)/$(DASHBOARD_SCHEMA)) && \
+	echo "wrote $(DASHBOARD_SCHEMA)"
+
+dashboard-types-check: $(STAMP) $(NODE_STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(call generate_dashboard_types,$$tmp/schema.d.ts) && \
+	if ! cmp -s "$$tmp/schema.d.ts" $(DASHBOARD_SCHEMA); then \
+		diff -u $(DASHBOARD_SCHEMA) "$$tmp/schema.d.ts" | head -40; \
+		echo "$(DASHBOARD_SCHEMA) is out of date with the API's OpenAPI schema:" \
+			"run make dashboard-types (and commit the result)" >&2; \
+		exit 1; \
+	fi
+
+dashboard-lint: $(NODE_STAMP)
+	cd dashboard && npm run lint
+
 # System packages: bubblewrap gives the sandbox its own network and a read-only system;
 # Chromium drives the dashboard's end-to-end tests. Installed when missing and we are root.
 system-deps:
@@ -68,7 +97,11 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP) system-deps dashboard
 	$(BIN)/pytest
 
-test: lint typecheck dashboard-test pytest
+# The fast tier: real objects on real SQLite, no PostgreSQL, Redis or broker running.
+test-unit: $(DEV_STAMP)
+	$(BIN)/pytest tests/unit -q -p no:cacheprovider
+
+test: lint typecheck dashboard-types-check dashboard-lint dashboard-test pytest
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/execution.py

@@ -43,10 +43,22 @@ def test_generate_from_a_function_then_watch_the_tests_pass(
     dialog.get_by_label("Engine").select_option("builtin")
     dialog.get_by_label("Max tests").fill("5")
     dialog.get_by_label("Run accepted tests at once").check()
-    dialog.get_by_role("button", name="Generate").click()
+    with page.expect_response("**/api/v1/tests/generate") as started:
+        dialog.get_by_role("button", name="Generate").click()
+    generation_id = started.value.json()["generation_id"]
 
     status = dialog.get_by_role("status", name="Generation status")
     expect(status).to_have_text("finished", timeout=120_000)
+
+    # The progress log names each candidate with its verdict, as the server reports
+    # them (its `generation.candidate` events nest both under `candidate`), in order.
+    generation = api.get(f"/generations/{generation_id}").json()
+    assert generation["status"] == "finished", generation
+    reported = [f"{c['name']}: {c['verdict']}" for c in generation["candidates"]]
+    assert reported, f"the generation produced no candidate: {generation}"
+    log = dialog.get_by_role("list", name="Generation progress")
+    expect(log.locator('li[data-event="generation.candidate"]')).to_have_text(reported)
+    expect(log).not_to_contain_text("candidate: checked")
     accepted = dialog.locator("article.candidate-accepted")
     expect(accepted.first).to_be_visible()
     n = accepted.count()

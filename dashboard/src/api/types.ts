@@ -1,214 +1,100 @@
-// Shapes of the Assay API (src/assay/api/schemas). Keep in step with the server.
+// Shapes of the Assay API, from the server's own OpenAPI schema.
+//
+// `schema.d.ts` is generated (`make dashboard-types`; `make test` fails when it is
+// stale): the names below alias its component schemas, so a field the server renames,
+// drops or retypes is a type error here, not a blank cell at run time. Keep the
+// dashboard's names (the pages use them); add no hand-written shape of a server answer.
 
-export type Role = "admin" | "editor" | "viewer";
-export type Priority = "critical" | "high" | "medium" | "low";
-export type TestStatus = "draft" | "active" | "quarantined" | "archived";
-export type Origin = "manual" | "ai" | "imported";
-export type PlanStatus = "queued" | "running" | "passed" | "failed" | "error" | "cancelled";
-export type RunStatus = PlanStatus | "skipped";
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+/**
+ * `T` with `K` required: fields the server always sends (pydantic serializes every
+ * field, defaults included) though its schema marks them optional, because their
+ * default is a `default_factory`, which the JSON schema does not show.
+ */
+type Sent<T, K extends keyof T> = Omit<T, K> & Required<Pick<T, K>>;
+
+export type Role = Schemas["Role"];
+export type Priority = Schemas["Priority"];
+export type TestStatus = Schemas["TestStatus"];
+export type Origin = Schemas["Origin"];
+export type PlanStatus = Schemas["PlanStatus"];
+export type RunStatus = Schemas["RunStatus"];
+export type Trigger = Schemas["Trigger"];
 
 export const PRIORITIES: Priority[] = ["critical", "high", "medium", "low"];
 export const TEST_STATUSES: TestStatus[] = ["draft", "active", "quarantined", "archived"];
 export const ORIGINS: Origin[] = ["manual", "ai", "imported"];
 export const FINAL_RUN: RunStatus[] = ["passed", "failed", "error", "skipped", "cancelled"];
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-  next_cursor: string | null;
-}
+/** A page of a list endpoint (the server's generic `Page[T]`). */
+export type Page<T> = Omit<Sent<Schemas["Page_TestCaseOut_"], "next_cursor">, "items"> & { items: T[] };
 
-export interface User {
-  id: string;
-  username: string;
-  role: Role;
-  disabled: boolean;
-  created_at: string;
-}
+export type User = Schemas["UserOut"];
+export type TokenResponse = Schemas["TokenResponse"];
+export type ApiToken = Schemas["ApiTokenOut"];
+/** A new token: the only answer that carries the token itself. */
+export type ApiTokenCreated = Schemas["ApiTokenCreated"];
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  token?: string;
-}
-
-export type Source = { type: "path"; path: string } | { type: "git"; url: string; ref?: string | null };
-
-export interface Project {
-  id: string;
-  name: string;
-  description: string;
-  source: Source;
-  created_at: string;
-  updated_at: string;
-  test_count: number;
-  settings?: Record<string, unknown>;
-  last_import?: ImportSummary | null;
-}
+export type Source = Schemas["ProjectOut"]["source"];
+export type SourceInput = Schemas["ProjectCreate"]["source"];
+export type ProjectSettingsValue = Schemas["ProjectSettingsIn"];
 
 /** A file of the suite that pytest could not collect at the last import, and why. */
-export interface CollectionIssue {
-  path: string;
-  error: string;
-}
+export type CollectionIssue = Schemas["CollectError"];
+/** A suite import (`/projects/{id}/import-tests`): it runs in the background; `detail` says why one failed. */
+export type ImportRecord = Schemas["ImportOut"];
 
-/** A suite import: it runs in the background; `detail` says why one failed. */
-export interface ImportRecord {
-  id: string;
-  status: "running" | "finished" | "failed";
-  started_at: string;
-  finished_at?: string;
-  collected?: number;
-  created?: number;
-  restored?: number;
-  archived?: number;
-  unchanged?: number;
-  errors?: CollectionIssue[];
-  notes?: string[];
-  detail?: string;
-}
+/**
+ * A project. The server declares its `last_import` as a bare object; it is the
+ * project's latest import record, read here as `ImportOut` (what `GET
+ * /projects/{id}/import-tests` answers from the same record).
+ */
+export type Project = Omit<Schemas["ProjectOut"], "last_import"> & { last_import?: ImportRecord | null };
+export type ProjectEnvironment = Schemas["ProjectEnvironmentOut"];
 
-export interface ImportSummary {
-  at: string;
-  collected: number;
-  errors: CollectionIssue[];
-}
+export type TestCase = Schemas["TestCaseOut"];
+export type BulkResult = Schemas["BulkResult"];
 
-export interface TestCase {
-  id: string;
-  project_id: string;
-  title: string;
-  description: string;
-  code: string | null;
-  reference: string | null;
-  priority: Priority;
-  tags: string[];
-  status: TestStatus;
-  origin: Origin;
-  target: string | null;
-  generation_id: string | null;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
+export type Run = Schemas["RunOut"];
+export type Plan = Sent<Schemas["PlanOut"], "counts">;
+export type PlanDetail = Sent<Schemas["PlanDetail"], "counts" | "runs">;
 
-export interface Run {
-  id: string;
-  test_case_id: string | null;
-  name: string;
-  status: RunStatus;
-  attempt: number;
-  duration_s: number | null;
-  output: string | null;
-  failure: string | null;
-  isolation: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-}
+export type Metrics = Schemas["MetricsOut"];
+export type Health = Schemas["HealthOut"];
+export type PollResult = Schemas["PollResponse"];
+export type RestartResult = Schemas["RestartResponse"];
 
-export interface Plan {
-  id: string;
-  project_id: string;
-  name: string;
-  priority: Priority;
-  status: PlanStatus;
-  trigger: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  attempts: number;
-  error: string | null;
-  source_plan_id: string | null;
-  counts: Partial<Record<RunStatus, number>>;
-  total: number;
-}
+export type Insights = Schemas["InsightsOut"];
 
-export interface PlanDetail extends Plan {
-  runs: Run[];
-}
+/** What validating a generated test concluded (the server's `Verdict`). */
+export type Verdict = Schemas["GenerationCandidate"]["verdict"];
+export type Candidate = Schemas["CandidateOut"];
+export type Generation = Sent<Schemas["GenerationOut"], "candidates">;
+export type GenerateRequest = Schemas["GenerateRequest"];
+export type GenerateAccepted = Schemas["GenerateAccepted"];
+export type SymbolInfo = Schemas["SymbolOut"];
+export type Symbols = Schemas["SymbolsOut"];
 
-export interface Metrics {
-  orchestrator_status: "healthy" | "degraded" | "stopped";
-  queued_tests: number;
-  running_tests: number;
-  completed_tests: number;
-  passed: number;
-  failed: number;
-  errored: number;
-  queued_plans: number;
-  running_plans: number;
-  workers_busy: number;
-  workers_total: number;
-  dispatch_latency_ms: { p50: number | null; p99: number | null };
-  uptime_s: number;
-  last_heartbeat: string | null;
-  restarts?: number;
-}
+/**
+ * A generation's status, as the server writes it (`assay.services.generation_jobs`):
+ * `queued` and `running` while it works, then `finished` or `error` (an interrupted or
+ * cancelled one is an `error` whose message says so).
+ */
+export type GenerationStatus = "queued" | "running" | "finished" | "error";
+export const GENERATION_ACTIVE: readonly string[] = ["queued", "running"] satisfies GenerationStatus[];
 
-export interface PollResult {
-  detected_plans: string[];
-  recovered?: unknown[];
-  queue: { queued_plans: number; running_plans: number; queued_tests: number; running_tests: number };
-}
+// -- the WebSocket's events (assay.contracts.events) ----------------------------------
 
-export type Verdict = "accepted" | "failed" | "flaky" | "no_new_coverage" | "error";
+/** An event as the server stores, replays and streams it. */
+export type EventEnvelope = Schemas["EventEnvelope"];
+/** Every event payload, discriminated by its `type` (the envelope's). */
+export type EventPayload = EventEnvelope["payload"];
 
-export interface Candidate {
-  id?: string;
-  target: string;
-  name: string;
-  code: string;
-  verdict: Verdict;
-  runs_passed: number;
-  runs_total: number;
-  target_lines_covered: number[];
-  new_lines_covered?: number[];
-  failure: string | null;
-  test_case_id: string | null;
-}
+/** A generated test as a `generation.candidate` event carries it: under `candidate`. */
+export type EventCandidate = Schemas["GenerationCandidate"];
 
-export interface Generation {
-  id: string;
-  project_id: string;
-  mode: "diff" | "function";
-  engine: string;
-  status: string;
-  targets: unknown[];
-  notes?: unknown[];
-  coverage?: Record<string, unknown>;
-  error: string | null;
-  plan_id: string | null;
-  created_at?: string;
-  finished_at?: string | null;
-  candidates: Candidate[];
-}
-
-export interface SymbolInfo {
-  name?: string;
-  target?: string;
-  qualname?: string;
-  kind?: string;
-  line?: number;
-}
-
-export interface Insights {
-  pass_rate: { day: string; passed: number; failed: number; errored: number }[];
-  duration: { day: string; total_s: number }[];
-  slowest: { test_case_id: string; title: string; avg_s: number }[];
-  most_failing: { test_case_id: string; title: string; failures: number; runs: number }[];
-  flaky: { test_case_id: string; title: string; flips: number }[];
-}
+/** A `generation.*` event's payload, narrowed by its `type`. */
+export type GenerationEvent = Extract<EventPayload, { type: `generation.${string}` }>;

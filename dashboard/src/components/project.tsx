@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useContext, useState, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { get } from "../api/client";
 import type { Page, Project } from "../api/types";
@@ -31,12 +31,8 @@ export function ProjectProvider({ children }: { children: ReactNode }) {
   });
   const [projectId, setId] = useState<string | null>(() => localStorage.getItem(KEY));
   const projects = q.data?.items ?? [];
-  const known = projects.find((p) => p.id === projectId) ?? null;
-
-  useEffect(() => {
-    if (!q.data) return;
-    if (!known && projects.length) setId(projects[0].id);
-  }, [q.data, known, projects]);
+  // The remembered project, else the first one (until one is chosen).
+  const known = projects.find((p) => p.id === projectId) ?? projects[0] ?? null;
 
   const setProjectId = (id: string) => {
     localStorage.setItem(KEY, id);

@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import {
   backoffDelay,
@@ -15,14 +15,15 @@ import {
 } from "./eventLog";
 import { applyEvents, Invalidator } from "./cache";
 
-interface LiveContextValue {
+export interface LiveContextValue {
   state: LiveState;
   dismiss: () => void;
   /** Listen to every applied event (e.g. a generation's progress). */
   subscribe: (fn: (ev: LiveEvent) => void) => () => void;
 }
 
-const LiveContext = createContext<LiveContextValue>({
+/** Exported for tests, which feed events without a socket. */
+export const LiveContext = createContext<LiveContextValue>({
   state: initialState,
   dismiss: () => {},
   subscribe: () => () => {},
@@ -47,7 +48,9 @@ export function LiveProvider({
   const ref = useRef<LiveState>(initialState);
   const listeners = useRef(new Set<(ev: LiveEvent) => void>());
   const unauthorized = useRef(onUnauthorized);
-  unauthorized.current = onUnauthorized;
+  useLayoutEffect(() => {
+    unauthorized.current = onUnauthorized;
+  });
 
   const commit = useCallback((next: LiveState) => {
     ref.current = next;
@@ -83,7 +86,7 @@ export function LiveProvider({
       ws.onmessage = (msg) => {
         let data: Record<string, unknown>;
         try {
-          data = JSON.parse(String(msg.data));
+          data = JSON.parse(String(msg.data)) as Record<string, unknown>;
         } catch {
           return;
         }

@@ -4,27 +4,9 @@ import type { PlanDetail } from "../api/types";
 import { applyEvents, Invalidator, keysFor, patchPlan } from "./cache";
 import type { LiveEvent } from "./eventLog";
 import { durationHistory, estimateRemaining, planProgress } from "./eta";
+import { planDetail, run } from "../test/fixtures";
 
-const plan = (): PlanDetail => ({
-  id: "p1",
-  project_id: "x",
-  name: "smoke",
-  priority: "medium",
-  status: "queued",
-  trigger: "api",
-  created_at: "",
-  started_at: null,
-  finished_at: null,
-  attempts: 0,
-  error: null,
-  source_plan_id: null,
-  counts: { queued: 2 },
-  total: 2,
-  runs: [
-    { id: "r1", test_case_id: "a", name: "a", status: "queued", attempt: 0, duration_s: null, output: null, failure: null, isolation: null, started_at: null, finished_at: null },
-    { id: "r2", test_case_id: "b", name: "b", status: "queued", attempt: 0, duration_s: null, output: null, failure: null, isolation: null, started_at: null, finished_at: null },
-  ],
-});
+const plan = (): PlanDetail => planDetail([run("r1", { test_case_id: "a", name: "a" }), run("r2", { test_case_id: "b", name: "b" })]);
 
 const ev = (seq: number, type: string, payload: Record<string, unknown>): LiveEvent => ({
   seq,

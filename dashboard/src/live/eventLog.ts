@@ -11,14 +11,14 @@
  * timer (`flush`) releases what is held, in order.
  */
 
-export interface LiveEvent {
-  seq: number;
-  type: string;
-  plan_id: string | null;
-  project_id: string | null;
-  payload: Record<string, unknown>;
-  created_at: string;
-}
+import type { EventEnvelope } from "../api/types";
+
+/**
+ * An event as streamed: the server's `EventEnvelope`. This state machine only orders
+ * events, so it reads the payload loosely; consumers narrow it by `type` (see
+ * `EventPayload` and `GenerationEvent` in api/types).
+ */
+export type LiveEvent = Omit<EventEnvelope, "payload"> & { payload: Record<string, unknown> };
 
 export type ServerMessage =
   | { type: "hello"; seq: number; replaying?: boolean }

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { get, post } from "../api/client";
@@ -9,6 +9,20 @@ import { ago, Empty, ErrorNote, PriorityTag, ProgressBar, seconds, StatusBadge }
 import { durationHistory, estimateRemaining, planProgress } from "../live/eta";
 
 const ACTIVE = new Set(["queued", "running"]);
+
+/** Time since the plan started; it ticks (alone, not the whole page) until the plan ends. */
+function Elapsed({ startedAt, finishedAt }: { startedAt: string | null; finishedAt: string | null }) {
+  const [now, setNow] = useState(() => Date.now());
+  const ticking = !!startedAt && !finishedAt;
+  useEffect(() => {
+    if (!ticking) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ticking]);
+  if (!startedAt) return null;
+  const ms = (finishedAt ? new Date(finishedAt).getTime() : now) - new Date(startedAt).getTime();
+  return ms > 0 ? <span>elapsed {seconds(ms / 1000)}</span> : null;
+}
 
 function PlanRow({ plan, active }: { plan: Plan; active: boolean }) {
   const p = planProgress(plan.counts, plan.total);
@@ -103,7 +117,7 @@ function PlanView({ id, history }: { id: string; history: Record<string, number>
     mutationFn: (failedOnly: boolean) => post<Plan>(`/execution/plans/${id}/rerun`, { failed_only: failedOnly }),
     onSuccess: (plan) => {
       void client.invalidateQueries({ queryKey: ["plans"] });
-      navigate(`/execution/${plan.id}`);
+      void navigate(`/execution/${plan.id}`);
     },
   });
   const plan = q.data;
@@ -112,8 +126,6 @@ function PlanView({ id, history }: { id: string; history: Record<string, number>
   const p = planProgress(plan.counts, plan.total);
   const active = ACTIVE.has(plan.status);
   const eta = active ? estimateRemaining(plan.runs, history) : null;
-  const elapsed =
-    plan.started_at && (plan.finished_at ? new Date(plan.finished_at).getTime() : Date.now()) - new Date(plan.started_at).getTime();
   return (
     <div className="plan-detail" aria-label="Plan details" role="region">
       <div className="plan-head">
@@ -138,7 +150,7 @@ function PlanView({ id, history }: { id: string; history: Record<string, number>
         <span className="ok-text">{p.passed} passed</span>
         <span className="bad-text">{p.failed} failed</span>
         {p.running > 0 && <span className="info-text">{p.running} running</span>}
-        {elapsed ? <span>elapsed {seconds(elapsed / 1000)}</span> : null}
+        <Elapsed startedAt={plan.started_at} finishedAt={plan.finished_at} />
         {active && (
           <span aria-label="Estimated time left">{eta === null ? "estimating time left…" : `about ${seconds(eta)} left`}</span>
         )}

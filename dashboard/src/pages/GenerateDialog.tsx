@@ -2,22 +2,68 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ApiError, get, post, unavailable } from "../api/client";
-import type { Candidate, Generation, SymbolInfo } from "../api/types";
+import {
+  GENERATION_ACTIVE,
+  type Candidate,
+  type GenerateAccepted,
+  type GenerateRequest,
+  type Generation,
+  type GenerationEvent,
+  type Symbols,
+} from "../api/types";
+import type { LiveEvent } from "../live/eventLog";
 import { useLive } from "../live/LiveProvider";
 import { ErrorNote, Modal, StatusBadge } from "../components/ui";
 import { codeProblem } from "./TestCaseEditor";
 
-const FINAL = new Set(["finished", "done", "completed", "failed", "error", "cancelled"]);
+/** A generation is over once it is neither queued nor running (`finished` or `error`). */
+export const generationDone = (g: Pick<Generation, "status" | "finished_at">): boolean =>
+  !GENERATION_ACTIVE.includes(g.status) || !!g.finished_at;
 
-/** Symbol names from whatever list shape the symbols endpoint answers with. */
-export function symbolNames(data: unknown): string[] {
-  const list = Array.isArray(data) ? data : ((data as { items?: unknown[] } | null)?.items ?? []);
-  return list
-    .map((s) =>
-      typeof s === "string" ? s : ((s as SymbolInfo).target ?? (s as SymbolInfo).qualname ?? (s as SymbolInfo).name ?? ""),
-    )
-    .filter(Boolean)
-    .slice(0, 50);
+const GENERATION_EVENTS: ReadonlySet<string> = new Set<GenerationEvent["type"]>([
+  "generation.started",
+  "generation.targets",
+  "generation.phase",
+  "generation.candidate",
+  "generation.error",
+  "generation.finished",
+]);
+
+/** The event's payload, when it is one of generation `id`'s events (typed by the envelope's `type`). */
+export function generationEvent(ev: LiveEvent, id: string): GenerationEvent | null {
+  if (!GENERATION_EVENTS.has(ev.type) || ev.payload.generation_id !== id) return null;
+  return { ...ev.payload, type: ev.type } as GenerationEvent;
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** One line of the progress log, from what the server's event says. */
+export function logLine(ev: GenerationEvent): string {
+  switch (ev.type) {
+    case "generation.started":
+      return `started (${ev.engine} engine)`;
+    case "generation.targets":
+      return `${plural(ev.targets.length, "target")}: ${ev.targets.map((t) => t.name).join(", ") || "none"}`;
+    case "generation.phase": {
+      const phase = ev.phase.replace(/_/g, " ");
+      return ev.candidates != null ? `${phase} ${plural(ev.candidates, "candidate")}` : phase;
+    }
+    case "generation.candidate":
+      return `${ev.candidate.name}: ${ev.candidate.verdict}`;
+    case "generation.error":
+      return `error: ${ev.message}`;
+    case "generation.finished":
+      return ev.status === "finished"
+        ? `finished: ${plural(ev.candidates ?? 0, "candidate")}, ${ev.accepted ?? 0} accepted`
+        : `${ev.status}${ev.error ? `: ${ev.error}` : ""}`;
+  }
+}
+
+const LOG_LINES = 200;
+
+/** What to offer as targets: the symbols' `target`s (pkg.module:Qual.name). */
+export function symbolNames(data: Symbols | undefined): string[] {
+  return (data?.items ?? []).map((s) => s.target).slice(0, 50);
 }
 
 function CandidateCard({ c, planId }: { c: Candidate; planId: string | null }) {
@@ -53,14 +99,12 @@ function CandidateCard({ c, planId }: { c: Candidate; planId: string | null }) {
 
 function Progress({ id }: { id: string }) {
   const { subscribe } = useLive();
-  const [log, setLog] = useState<string[]>([]);
+  const [log, setLog] = useState<{ type: GenerationEvent["type"]; text: string }[]>([]);
   useEffect(
     () =>
-      subscribe((ev) => {
-        if (!ev.type.startsWith("generation.") || ev.payload.generation_id !== id) return;
-        const p = ev.payload as Record<string, unknown>;
-        const what = ev.type === "generation.candidate" ? `${p.name ?? "candidate"}: ${p.verdict ?? "checked"}` : ev.type.split(".")[1];
-        setLog((l) => [...l.slice(-30), what]);
+      subscribe((live) => {
+        const ev = generationEvent(live, id);
+        if (ev) setLog((l) => [...l.slice(1 - LOG_LINES), { type: ev.type, text: logLine(ev) }]);
       }),
     [id, subscribe],
   );
@@ -69,13 +113,13 @@ function Progress({ id }: { id: string }) {
     queryFn: () => get<Generation>(`/generations/${id}`),
     refetchInterval: (query) => {
       const g = query.state.data;
-      return g && (FINAL.has(g.status) || g.finished_at) ? false : 1500;
+      return g && generationDone(g) ? false : 1500;
     },
   });
   const g = q.data;
-  if (q.error) return <ErrorNote>{unavailable(q.error, "Reading generations") ?? (q.error as Error).message}</ErrorNote>;
+  if (q.error) return <ErrorNote>{unavailable(q.error, "Reading generations") ?? q.error.message}</ErrorNote>;
   if (!g) return <p className="muted">Starting…</p>;
-  const done = FINAL.has(g.status) || !!g.finished_at;
+  const done = generationDone(g);
   const accepted = g.candidates.filter((c) => c.verdict === "accepted");
   return (
     <div className="generation">
@@ -98,10 +142,12 @@ function Progress({ id }: { id: string }) {
         )}
       </div>
       {g.error && <ErrorNote>{g.error}</ErrorNote>}
-      {!done && log.length > 0 && (
+      {log.length > 0 && (
         <ol className="gen-log" aria-label="Generation progress">
           {log.map((l, i) => (
-            <li key={i}>{l}</li>
+            <li key={i} data-event={l.type}>
+              {l.text}
+            </li>
           ))}
         </ol>
       )}
@@ -124,7 +170,7 @@ export default function GenerateDialog({ projectId, onClose }: { projectId: stri
 
   const symbols = useQuery({
     queryKey: ["symbols", projectId, target],
-    queryFn: () => get<unknown>(`/projects/${projectId}/symbols`, { q: target }),
+    queryFn: () => get<Symbols>(`/projects/${projectId}/symbols`, { q: target }),
     enabled: mode === "function",
     staleTime: 60_000,
     placeholderData: (prev) => prev,
@@ -133,14 +179,14 @@ export default function GenerateDialog({ projectId, onClose }: { projectId: stri
 
   const start = useMutation({
     mutationFn: () =>
-      post<{ generation_id: string }>("/tests/generate", {
+      post<GenerateAccepted>("/tests/generate", {
         project_id: projectId,
         mode,
         engine,
         max_tests: maxTests,
         auto_execute: autoExecute,
         ...(mode === "diff" ? { diff } : { target: target || undefined, source: source || undefined }),
-      }),
+      } satisfies GenerateRequest),
     onSuccess: (r) => setId(r.generation_id),
   });
 

@@ -34,7 +34,7 @@ export default function InsightsPage() {
           </select>
         </label>
       </div>
-      {q.error && <ErrorNote>{unavailable(q.error, "Insights") ?? (q.error as Error).message}</ErrorNote>}
+      {q.error && <ErrorNote>{unavailable(q.error, "Insights") ?? q.error.message}</ErrorNote>}
       {d && (
         <>
           <div className="stats">

@@ -17,7 +17,7 @@ export function LoginPage() {
     setError(null);
     try {
       await login(username, password);
-      navigate("/", { replace: true });
+      await navigate("/", { replace: true });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {

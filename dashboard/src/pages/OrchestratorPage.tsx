@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { get, post } from "../api/client";
-import type { Metrics, PollResult } from "../api/types";
+import type { Health, Metrics, PollResult, RestartResult } from "../api/types";
 import { useSession } from "../auth/session";
 import { ago, ErrorNote, Stat, StatusBadge } from "../components/ui";
 
@@ -25,7 +25,7 @@ export function OrchestratorPage() {
   });
   const health = useQuery({
     queryKey: ["health"],
-    queryFn: () => get<{ orchestrator?: { restarts?: number; running?: boolean; last_heartbeat?: string } }>("/health"),
+    queryFn: () => get<Health>("/health"),
     refetchInterval: 10_000,
   });
   const poll = useMutation({
@@ -33,7 +33,7 @@ export function OrchestratorPage() {
     onSettled: () => void client.invalidateQueries({ queryKey: ["metrics"] }),
   });
   const restart = useMutation({
-    mutationFn: () => post<{ restarted: boolean; orchestrator: Record<string, unknown> }>("/execution/orchestrator/restart"),
+    mutationFn: () => post<RestartResult>("/execution/orchestrator/restart"),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: ["metrics"] });
       void client.invalidateQueries({ queryKey: ["health"] });
@@ -62,19 +62,19 @@ export function OrchestratorPage() {
       {(poll.data || poll.error) && (
         <div className={`note ${poll.error ? "note-bad" : "note-ok"}`} role="status" aria-label="Poll result">
           {poll.error
-            ? `Poll failed: ${(poll.error as Error).message}`
-            : `Poll done: ${poll.data!.detected_plans.length} plan(s) dispatched${
-                poll.data!.recovered?.length ? `, ${poll.data!.recovered.length} lease(s) recovered` : ""
-              }; queue now ${poll.data!.queue.queued_plans} queued / ${poll.data!.queue.running_plans} running plans, ${
-                poll.data!.queue.queued_tests
+            ? `Poll failed: ${poll.error.message}`
+            : `Poll done: ${poll.data.detected_plans.length} plan(s) dispatched${
+                poll.data.recovered?.length ? `, ${poll.data.recovered.length} lease(s) recovered` : ""
+              }; queue now ${poll.data.queue.queued_plans} queued / ${poll.data.queue.running_plans} running plans, ${
+                poll.data.queue.queued_tests
               } queued tests.`}
         </div>
       )}
       {(restart.data || restart.error) && (
         <div className={`note ${restart.error ? "note-bad" : "note-ok"}`} role="status" aria-label="Restart result">
           {restart.error
-            ? `Restart failed: ${(restart.error as Error).message}`
-            : `Orchestrator restarted; status ${String(restart.data!.orchestrator.status ?? "unknown")}.`}
+            ? `Restart failed: ${restart.error.message}`
+            : `Orchestrator restarted; status ${restart.data.orchestrator.status ?? "unknown"}.`}
         </div>
       )}
       {d && (

@@ -1,36 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, get, patch } from "../api/client";
-import type { Project } from "../api/types";
+import type { Project, ProjectEnvironment, ProjectSettingsValue } from "../api/types";
 import { ErrorNote, Modal } from "../components/ui";
-
-/** The stored settings of a project; `[tool.assay]` in its pyproject overrides them. */
-export interface ProjectSettingsValue {
-  groups?: string[] | null;
-  extras?: string[] | null;
-  requirement_files?: string[] | null;
-  extra_requirements?: string[];
-  env?: Record<string, string>;
-  pytest_args?: string[];
-  python?: string | null;
-  install_project?: boolean | null;
-}
-
-interface Declaration {
-  kind: string;
-  source: string;
-  requirements: string[];
-  used: boolean;
-}
-
-interface EnvironmentView {
-  settings: ProjectSettingsValue;
-  declarations: Declaration[];
-  python_version: string;
-  python_reason: string;
-  install_project: boolean;
-  environment: { copies: { copy: number; state: string }[]; packages: { name: string; version: string }[]; build_log: string };
-}
 
 const list = (text: string): string[] | null => {
   const items = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -40,6 +12,8 @@ const list = (text: string): string[] | null => {
 /** Edit a project's settings (empty fields mean "detect") and see what Assay detected. */
 export function ProjectSettingsDialog({ project, onClose }: { project: Project; onClose: () => void }) {
   const client = useQueryClient();
+  // The stored settings (`[tool.assay]` in the project's pyproject overrides them); the
+  // server answers them as a bare object, so they are read as what it accepts.
   const s = (project.settings ?? {}) as ProjectSettingsValue;
   const [groups, setGroups] = useState((s.groups ?? []).join(", "));
   const [extras, setExtras] = useState((s.extras ?? []).join(", "));
@@ -51,7 +25,7 @@ export function ProjectSettingsDialog({ project, onClose }: { project: Project; 
   const [install, setInstall] = useState(s.install_project == null ? "auto" : s.install_project ? "yes" : "no");
   const environment = useQuery({
     queryKey: ["projects", project.id, "environment"],
-    queryFn: () => get<EnvironmentView>(`/projects/${project.id}/environment`),
+    queryFn: () => get<ProjectEnvironment>(`/projects/${project.id}/environment`),
   });
   const save = useMutation({
     mutationFn: (settings: ProjectSettingsValue) => patch<Project>(`/projects/${project.id}`, { settings }),

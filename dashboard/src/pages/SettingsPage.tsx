@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { del, get, post } from "../api/client";
-import type { ApiToken } from "../api/types";
+import type { ApiToken, ApiTokenCreated } from "../api/types";
 import { useSession } from "../auth/session";
 import { ErrorNote } from "../components/ui";
 
@@ -10,11 +10,11 @@ export function SettingsPage() {
   const client = useQueryClient();
   const [name, setName] = useState("");
   const [days, setDays] = useState("");
-  const [created, setCreated] = useState<ApiToken | null>(null);
+  const [created, setCreated] = useState<ApiTokenCreated | null>(null);
   const [copied, setCopied] = useState(false);
   const tokens = useQuery({ queryKey: ["tokens"], queryFn: () => get<ApiToken[]>("/tokens") });
   const create = useMutation({
-    mutationFn: () => post<ApiToken>("/tokens", { name, expires_in_days: days ? Number(days) : null }),
+    mutationFn: () => post<ApiTokenCreated>("/tokens", { name, expires_in_days: days ? Number(days) : null }),
     onSuccess: (t) => {
       setCreated(t);
       setName("");
@@ -64,7 +64,7 @@ export function SettingsPage() {
           <button
             type="button"
             onClick={() => {
-              void navigator.clipboard?.writeText(created.token!);
+              void navigator.clipboard?.writeText(created.token);
               setCopied(true);
             }}
           >

@@ -55,7 +55,7 @@ function BulkBar({ ids, projectId, onDone }: { ids: string[]; projectId: string;
     mutationFn: () => post<Plan>("/execution/plans", { project_id: projectId, test_case_ids: ids, priority }),
     onSuccess: (plan) => {
       void client.invalidateQueries({ queryKey: ["plans"] });
-      navigate(`/execution/${plan.id}`);
+      void navigate(`/execution/${plan.id}`);
     },
   });
   const bulk = useMutation({
@@ -142,11 +142,14 @@ export function TestCasesPage() {
     [projectId, q, tag, filters.status, filters.origin, filters.priority, filters.sort, filters.order, cursor],
   );
   // A new filter starts again at the first page, with nothing selected.
+  // (Adjusted while rendering, not in an effect: no render with the old page's cursor.)
   const filterKey = JSON.stringify({ ...params, cursor: undefined });
-  useEffect(() => {
+  const [shownKey, setShownKey] = useState(filterKey);
+  if (shownKey !== filterKey) {
+    setShownKey(filterKey);
     setCursors([null]);
     setSelected(new Set());
-  }, [filterKey]);
+  }
 
   const list = useQuery({
     queryKey: ["tests", params],
@@ -313,7 +316,10 @@ export function TestCasesPage() {
         <button
           type="button"
           disabled={!list.data?.next_cursor}
-          onClick={() => list.data?.next_cursor && setCursors((c) => [...c, list.data!.next_cursor])}
+          onClick={() => {
+            const next = list.data?.next_cursor;
+            if (next) setCursors((c) => [...c, next]);
+          }}
         >
           Next page
         </button>

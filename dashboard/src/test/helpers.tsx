@@ -3,24 +3,60 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MemoryRouter } from "react-router-dom";
 import { vi } from "vitest";
 import { SessionProvider } from "../auth/session";
+import type { paths } from "../api/schema";
 import { ProjectProvider } from "../components/project";
 
-type Handler = (url: URL, init: RequestInit) => unknown;
+type Method = "get" | "post" | "put" | "patch" | "delete";
+type Stripped<P> = P extends `/api/v1${infer Rest}` ? Rest : never;
+type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+type Json<R> = R extends { content: { "application/json": infer T } } ? T : never;
+/** The JSON body of an operation's success answers, as the OpenAPI schema declares it. */
+type Answer<Op> = Op extends { responses: infer Rs } ? Json<Rs[Extract<keyof Rs, 200 | 201 | 202>]> : never;
 
-/** Replace fetch with a router of `"METHOD /path"` → handler (a Response, or JSON). */
-export function mockFetch(routes: Record<string, Handler>) {
+/** Every API operation of the schema, as `"METHOD /path"` (`/api/v1` left out). */
+type Routes = {
+  [P in keyof paths as Stripped<P> extends never ? never : P]: {
+    [M in Method as [Operation<P, M>] extends [never] ? never : `${Uppercase<M>} ${Stripped<P>}`]: (
+      url: URL,
+      init: RequestInit,
+    ) => Answer<Operation<P, M>> | Response;
+  };
+};
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+export type RouteTable = Partial<UnionToIntersection<Routes[keyof Routes]>>;
+
+/** `/projects/{project_id}/symbols` → a pattern matching `/projects/p1/symbols`. */
+const pattern = (template: string) =>
+  new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`);
+
+/**
+ * Replace fetch with a router of `"METHOD /path"` → handler. The keys are the schema's
+ * own operations (with `{param}` templates) and each handler must answer what that
+ * operation declares (or a Response), so a fixture cannot drift from the API unseen.
+ */
+export function mockFetch(routes: RouteTable) {
   const calls: { method: string; path: string; body: unknown }[] = [];
-  const fn = vi.fn(async (input: string, init: RequestInit = {}) => {
+  const table = Object.entries(routes as Record<string, (url: URL, init: RequestInit) => unknown>).map(
+    ([key, handler]) => {
+      const [method, template] = key.split(" ");
+      return { method, template, match: pattern(template), handler };
+    },
+  );
+  const answer = (input: string, init: RequestInit): Response => {
     const url = new URL(input, "http://localhost");
     const method = init.method ?? "GET";
-    const key = `${method} ${url.pathname.replace(/^\/api\/v1/, "")}`;
-    calls.push({ method, path: url.pathname + url.search, body: init.body ? JSON.parse(String(init.body)) : undefined });
-    const handler = routes[key];
-    if (!handler) return new Response(JSON.stringify({ detail: "Not Found" }), { status: 404 });
-    const out = handler(url, init);
+    const path = url.pathname.replace(/^\/api\/v1/, "");
+    const body: unknown = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    calls.push({ method, path: url.pathname + url.search, body });
+    const candidates = table.filter((r) => r.method === method && r.match.test(path));
+    // A literal path wins over a template (`/tests/bulk` over `/tests/{test_id}`).
+    const route = candidates.find((r) => r.template === path) ?? candidates[0];
+    if (!route) return new Response(JSON.stringify({ detail: "Not Found" }), { status: 404 });
+    const out = route.handler(url, init);
     if (out instanceof Response) return out;
     return new Response(JSON.stringify(out), { status: 200, headers: { "Content-Type": "application/json" } });
-  });
+  };
+  const fn = vi.fn((input: string, init: RequestInit = {}) => Promise.resolve(answer(input, init)));
   vi.stubGlobal("fetch", fn);
   return calls;
 }
@@ -42,10 +78,4 @@ export function renderTree(ui: ReactNode, path = "/") {
   );
 }
 
-export const user = (role: string) => ({ id: "u1", username: role, role, disabled: false, created_at: "2026-01-01T00:00:00Z" });
-export const project = { id: "p1", name: "calc", description: "", source: { type: "path", path: "/x" }, created_at: "", updated_at: "", test_count: 2 };
-export const testCase = (id: string, title: string) => ({
-  id, project_id: "p1", title, description: "", code: "def test_x():\n    assert True\n", reference: null,
-  priority: "medium", tags: ["smoke"], status: "active", origin: "manual", target: null, generation_id: null,
-  created_by: null, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", version: 1,
-});
+export { page, project, testCase, user } from "./fixtures";

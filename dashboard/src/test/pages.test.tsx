@@ -10,13 +10,10 @@ import { symbolNames } from "../pages/GenerateDialog";
 import { problemRange } from "../components/CodeEditor";
 import { StatusBadge, ProgressBar } from "../components/ui";
 import { ApiError } from "../api/client";
-import { mockFetch, project, renderTree, signedIn, testCase, user } from "./helpers";
+import type { Role, SymbolInfo } from "../api/types";
+import { mockFetch, page, project, renderTree, signedIn, testCase, user } from "./helpers";
 
 afterEach(() => vi.unstubAllGlobals());
-
-const page = (items: unknown[], total = items.length, next: string | null = null) => ({
-  items, total, limit: 50, offset: 0, next_cursor: next,
-});
 
 describe("LoginPage", () => {
   it("logs in with the labelled fields and stores the session", async () => {
@@ -31,7 +28,7 @@ describe("LoginPage", () => {
     await userEvent.click(screen.getByRole("button", { name: "Log in" }));
     await screen.findByText("home");
     expect(calls.find((c) => c.path === "/api/v1/auth/login")?.body).toEqual({ username: "admin", password: "secret-pw" });
-    expect(JSON.parse(localStorage.getItem("assay.session")!).token).toBe("abc");
+    expect((JSON.parse(localStorage.getItem("assay.session")!) as { token: string }).token).toBe("abc");
   });
 
   it("shows the server's message on a wrong password", async () => {
@@ -54,7 +51,7 @@ describe("LoginPage", () => {
 });
 
 describe("TestCasesPage", () => {
-  const routes = (role: string) => ({
+  const routes = (role: Role) => ({
     "GET /auth/me": () => user(role),
     "GET /projects": () => page([project]),
     "GET /tests": (url: URL) =>
@@ -127,10 +124,14 @@ describe("small pieces", () => {
     expect(failureSummary(null)).toBe("");
   });
 
-  it("accepts the symbol list in several shapes", () => {
-    expect(symbolNames(["a:b"])).toEqual(["a:b"]);
-    expect(symbolNames({ items: [{ target: "m:f" }, { qualname: "m:C.g" }] })).toEqual(["m:f", "m:C.g"]);
-    expect(symbolNames(null)).toEqual([]);
+  it("offers the symbols' targets", () => {
+    const symbol = (target: string, kind = "function"): SymbolInfo => {
+      const [module, qualname] = target.split(":");
+      const name = qualname.split(".").pop()!;
+      return { target, name, module, qualname, kind, signature: `${name}()`, file: "m.py", line_start: 1, line_end: 2 };
+    };
+    expect(symbolNames({ items: [symbol("m:f"), symbol("m:C.g", "method")], total: 2 })).toEqual(["m:f", "m:C.g"]);
+    expect(symbolNames(undefined)).toEqual([]);
   });
 
   it("renders badges and an accessible progress bar", () => {
