@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # 5-second poll: only for comparison benchmarks and debugging.
     dispatch_wakeups: bool = True
     heartbeat_seconds: float = 2.0
+    # The fewest tests a job holds; a plan is cut into about two jobs per executor slot
+    # (see assay.orchestrator.batching).
     batch_size: int = 200
     sandbox: Literal["auto", "bwrap", "process"] = "auto"
     test_timeout_seconds: float = 60.0

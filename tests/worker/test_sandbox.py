@@ -96,6 +96,22 @@ def test_process_isolation_names_an_unreachable_path(scratch: Path) -> None:
 
 
 @pytest.mark.skipif("bwrap" not in ISOLATIONS, reason="needs bubblewrap")
+def test_a_sandboxed_test_reads_the_system_configuration_it_may_need(scratch: Path) -> None:
+    """Names, local time and TLS roots: what `getpwuid`, `zoneinfo`/dateutil and `ssl`
+    read. (Run as root, bwrap made the /etc holding them 0700: nobody could enter it,
+    and python-dateutil's `gettz(":/etc/localtime")` test failed only under Assay.)"""
+    script = textwrap.dedent("""
+        import os, pwd, ssl
+        print(pwd.getpwuid(os.getuid()).pw_name != "")
+        print(os.path.isfile("/etc/localtime") and bool(open("/etc/localtime", "rb").read(4)))
+        print(len(ssl.create_default_context().get_ca_certs(binary_form=True)) >= 0)
+        print(os.access("/etc/ssl/certs", os.R_OK | os.X_OK))
+    """)
+    rc, out = sandboxed(script, scratch / "ws", "bwrap")
+    assert rc == 0, out
+    assert out.split() == ["True", "True", "True", "True"]
+
+
 def test_bwrap_reaches_what_it_needs_under_private_directories(scratch: Path) -> None:
     """A 0700 directory above the workspace and the environment (a private home, a
     mkdtemp data dir) does not matter: both are bound in, and nothing else of it is."""

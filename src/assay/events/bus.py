@@ -88,8 +88,11 @@ class EventBus:
             with self._lock:
                 subs = list(self._subs)
             for sub in subs:
-                with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait(SHUTDOWN)
+                if sub.queue.full():
+                    # Its socket closes at SHUTDOWN and the client replays from its
+                    # last seq: the oldest undelivered event may make room.
+                    sub.queue.get_nowait()
+                sub.queue.put_nowait(SHUTDOWN)
 
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(close_all)

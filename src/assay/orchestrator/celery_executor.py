@@ -159,6 +159,12 @@ class _JobWatch:
                 outcome = await self._handle(reply)
                 if outcome is not None:
                     return outcome
+                if self.cancel.is_set() and self.cancelled_at is None:
+                    # A worker that reports without pause leaves no quiet tick to
+                    # notice the cancel in: revoke it now.
+                    done = await self._on_cancel()
+                    if done is not None:
+                        return done
                 continue
             if self.cancel.is_set():
                 done = await self._on_cancel()

@@ -15,6 +15,7 @@ from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, Project, RunStatus, TestCase, TestRun
 from assay.environments import EnvironmentBuildError
 from assay.orchestrator import results
+from assay.orchestrator.batching import job_wall_seconds, plan_batches
 from assay.orchestrator.executor import JobSpec
 from assay.runner import ItemFinished, ItemStarted, JobItem
 from assay.services.preparation import sandbox_limits
@@ -92,8 +93,7 @@ class PlanExecution:
             snap = await asyncio.to_thread(snapshot_source, work.source, settings,
                                            work.project_settings)
             await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, snap.digest))
-            size = max(1, settings.batch_size)
-            batches = [work.items[i : i + size] for i in range(0, len(work.items), size)]
+            batches = plan_batches(work.items, orch.executor.slots, settings.batch_size)
             await asyncio.gather(
                 *(
                     self._run_batch(work, n, b, snap)
@@ -138,7 +138,8 @@ class PlanExecution:
             env_spec=snap.env_spec,
             test_env=dict(snap.settings.env),
             pytest_args=list(snap.settings.pytest_args),
-            limits=sandbox_limits(settings),
+            limits=sandbox_limits(settings, job_wall_seconds(
+                settings.job_timeout_seconds, len(items), settings.batch_size)),
             test_timeout_s=settings.test_timeout_seconds,
             isolation=settings.sandbox,
         )

@@ -75,6 +75,8 @@ class Supervisor:
                 self.crashes += 1
                 self.restarts += 1
                 self.last_crash = f"{type(exc).__name__}: {exc}"
+                if time.monotonic() - began > 60:
+                    backoff = 0.5  # it ran fine for a while: start over gently
                 log.exception(
                     "orchestrator crashed (restart %d); restarting in %.1f s",
                     self.restarts,
@@ -84,8 +86,6 @@ class Supervisor:
                     await orch.stop(grace_seconds=0)
                 except Exception:
                     log.exception("cleaning up the crashed orchestrator failed")
-                if time.monotonic() - began > 60:
-                    backoff = 0.5  # it ran fine for a while: start over gently
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 await self._record(
@@ -105,7 +105,12 @@ class Supervisor:
             self._stopping = True
             orch, task = self.orchestrator, self._task
             if orch is not None:
-                await orch.stop(self.grace_seconds)
+                try:
+                    await orch.stop(self.grace_seconds)
+                except Exception:
+                    # The server's shutdown must go on (executor, jobs, database):
+                    # an orchestrator that cannot record its stop is stopped anyway.
+                    log.exception("stopping the orchestrator failed")
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -9,7 +9,6 @@ latency stays at one commit and throughput grows with load.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +28,7 @@ class BatchWriter:
         self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="assay-result-writer")
@@ -47,6 +47,8 @@ class BatchWriter:
             batch, self._pending = self._pending, []
             if batch:
                 await self._flush(batch)
+            if self._closing and not self._pending:
+                return
 
     async def _flush(self, batch: list[tuple[Op, asyncio.Future[Any]]]) -> None:
         def work() -> list[Any]:
@@ -76,10 +78,16 @@ class BatchWriter:
             return op(session)
 
     async def close(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            await self._flush(batch)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Write what is pending, and let a batch being committed finish, then stop.
+
+        Not a cancel: a batch inside its transaction (in a thread) would be committed
+        after `close()` returned, and its submitters never answered.
+        """
+        self._closing = True
+        if self._task is None or self._task.done():
+            if self._pending:
+                batch, self._pending = self._pending, []
+                await self._flush(batch)
+            return
+        self._wake.set()
+        await self._task

@@ -36,6 +36,20 @@ def _covers(ref: str, nodeid: str) -> bool:
     return nodeid == ref or nodeid.startswith((ref + "::", ref + "[", ref + "/"))
 
 
+def _selectors(nodeid: str) -> list[str]:
+    """Every reference that would select `nodeid` (see `_covers`): the node id itself,
+    and each prefix of it that ends at a `::`, a `[` or a `/`.
+
+    A job may hold tens of thousands of references; looking each collected node up by
+    these few prefixes keeps the tracker linear in the suite's size.
+    """
+    found = [nodeid]
+    for i, ch in enumerate(nodeid):
+        if ch in "[/" or nodeid.startswith("::", i):
+            found.append(nodeid[:i])
+    return found
+
+
 def _within(errored: str, path: str) -> bool:
     """Is `path` at or below the collector `errored` that failed?"""
     errored = errored.split("::", 1)[0].rstrip("/")
@@ -70,6 +84,11 @@ class Tracker:
         self.current: tuple[str, float] | None = None  # node running now, since (monotonic)
         self.reported = 0
         self.node_keys: dict[str, list[str]] = {}
+        self.by_reference: dict[str, list[str]] = {}
+        for state in self.states.values():
+            if state.item.kind == "reference":
+                ref = (state.item.nodeid or "").rstrip("/")
+                self.by_reference.setdefault(ref, []).append(state.item.key)
 
     # -- queries -------------------------------------------------------------
 
@@ -115,10 +134,8 @@ class Tracker:
         if path in self.code_files:
             keys = [self.code_files[path]]
         else:
-            keys = [
-                s.item.key for s in self.states.values()
-                if s.item.kind == "reference" and _covers(s.item.nodeid or "", nodeid)
-            ]
+            keys = list(dict.fromkeys(
+                key for ref in _selectors(nodeid) for key in self.by_reference.get(ref, ())))
         self.node_keys[nodeid] = keys
         return keys
 

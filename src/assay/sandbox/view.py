@@ -106,6 +106,11 @@ def _system_args() -> list[str]:
             args += ["--symlink", os.readlink(name), name]
         elif os.path.isdir(name):
             args += ["--ro-bind", name, name]
+    # The directories that hold them are made here, world-readable: left to bwrap, they
+    # are created with the server's umask, and as root that can be 0700 — an /etc that
+    # the sandbox's uid cannot enter, so no passwd, no TLS roots, no local time.
+    for parent in _ancestors(Path(name) for name in SYSTEM_FILES if os.path.exists(name)):
+        args += ["--perms", "0755", "--dir", str(parent)]
     for name in SYSTEM_FILES:
         args += ["--ro-bind-try", name, name]
     return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]

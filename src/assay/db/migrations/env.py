@@ -12,12 +12,18 @@ assert url, "assay.db.migrate sets sqlalchemy.url"
 
 
 def run_migrations_online() -> None:
-    connectable = config.attributes.get("connection") or make_engine(url)
-    if hasattr(connectable, "connect"):
-        with connectable.connect() as connection:
+    given = config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
             _run(connection)
-    else:
-        _run(connectable)
+    finally:
+        # Closing the last connection is what moves SQLite's WAL into the main file:
+        # a database copied after `upgrade()` returns must hold the schema.
+        engine.dispose()
 
 
 def _run(connection) -> None:

@@ -1,0 +1,43 @@
+"""Cutting a plan into jobs: few enough that collection is not paid per 200 tests,
+enough to keep every slot busy, a module's tests together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assay.orchestrator.batching import batch_size, job_wall_seconds, plan_batches
+
+
+@dataclass(frozen=True)
+class Item:
+    nodeid: str | None
+    key: str = ""
+
+
+def test_a_large_plan_becomes_two_jobs_per_slot_not_one_per_200_tests() -> None:
+    items = [Item(f"tests/test_big.py::test_case[{i}]") for i in range(100_000)]
+    jobs = plan_batches(items, slots=2, min_size=200)
+    assert len(jobs) == 4
+    assert sorted(len(j) for j in jobs) == [25_000] * 4
+    assert [i for job in jobs for i in job] == items  # nothing lost, nothing twice
+
+
+def test_a_small_plan_stays_one_job_and_a_module_stays_together() -> None:
+    items = [Item("tests/a.py::t1"), Item("tests/b.py::t1"), Item(None, "code-1"),
+             Item("tests/a.py::t2")]
+    [job] = plan_batches(items, slots=4, min_size=200)
+    assert [i.nodeid for i in job] == ["tests/a.py::t1", "tests/a.py::t2",
+                                       "tests/b.py::t1", None]
+
+
+def test_modules_are_cut_only_where_a_job_is_full() -> None:
+    items = [Item(f"m{m}.py::t{i}") for m in range(3) for i in range(300)]
+    jobs = plan_batches(items, slots=1, min_size=100)
+    assert batch_size(900, 1, 100) == 450
+    assert [{i.nodeid.split("::")[0] for i in job if i.nodeid} for job in jobs] == [
+        {"m0.py", "m1.py"}, {"m1.py", "m2.py"}]
+
+
+def test_a_bigger_job_gets_a_longer_wall_clock() -> None:
+    assert job_wall_seconds(900.0, 150, 200) == 900.0
+    assert job_wall_seconds(900.0, 25_000, 200) == 900.0 * 125
