@@ -159,3 +159,14 @@ def test_probe_lines_are_told_apart_by_their_key() -> None:
     assert isinstance(PROBE_LINE.validate_json('{"done": true}'), ProbeDone)
     with pytest.raises(ValidationError):
         PROBE_LINE.validate_json('{"id": "c1"}')  # cut short by a crash
+
+
+def test_generation_payloads_carry_exactly_what_the_generation_core_reports() -> None:
+    """The events' candidate and target mirror the core's dataclasses field for field:
+    a field added to one and not the other fails here, not in a user's dialog."""
+    from dataclasses import fields
+
+    from assay.generation.model import Candidate, TargetInfo
+
+    assert set(ev.GenerationCandidate.model_fields) == {f.name for f in fields(Candidate)}
+    assert set(ev.GenerationTarget.model_fields) == {f.name for f in fields(TargetInfo)}

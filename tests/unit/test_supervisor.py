@@ -138,8 +138,9 @@ def crash_scenario(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPat
             # 2. The next orchestrator runs, healthy, for over a minute.
             await timeline.until(made=8, started=1)
             await asyncio.sleep(61)  # virtual: the clock moves, nothing waits
-            health = sup.health()
-            assert sup.status(settings.heartbeat_seconds) == "healthy"
+            now = sup.snapshot(settings.heartbeat_seconds)
+            health = now.health()
+            assert now.state == "healthy"
             table("execution_plans", "execution_plans_gone")
             # 3. It dies at its next reconcile; its successors die at once, three times.
             await timeline.until(crashes=11)
@@ -181,7 +182,7 @@ def test_backoff_grows_caps_and_resets_after_a_healthy_run(
     assert [kind for kind, _ in s.events].count("orchestrator.started") == 5
     # Stopped cleanly at the end.
     assert not s.supervisor.running
-    assert s.supervisor.status(2.0) == "stopped"
+    assert s.supervisor.snapshot(2.0).state == "stopped"
     assert s.events[-1][0] == "orchestrator.stopped"
 
 

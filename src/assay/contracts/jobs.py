@@ -19,7 +19,6 @@ from assay.environments.spec import EnvSpec
 from assay.sandbox.limits import Limits
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
-OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped")
 
 
 class JobItem(Contract):

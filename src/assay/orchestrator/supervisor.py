@@ -164,9 +164,3 @@ class Supervisor:
             sandbox_error=orch.sandbox_error if orch else None,
         )
 
-    def health(self) -> dict[str, object]:
-        return self.snapshot(5.0).health()
-
-    def status(self, heartbeat_seconds: float) -> str:
-        """healthy | degraded (running but not beating or in back-off) | stopped."""
-        return self.snapshot(heartbeat_seconds).state

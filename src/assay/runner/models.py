@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assay.contracts.jobs import OUTCOMES, ItemFinished, ItemStarted, JobItem, JobOutcome, JobSpec
+from assay.contracts.jobs import ItemFinished, ItemStarted, JobItem, JobOutcome, JobSpec
 from assay.sandbox import Limits
 
 if TYPE_CHECKING:
     from assay.environments import Environment
 
-__all__ = ["OUTCOMES", "ItemFinished", "ItemStarted", "Job", "JobItem", "JobOutcome", "job_for"]
+__all__ = ["ItemFinished", "ItemStarted", "Job", "JobItem", "JobOutcome", "job_for"]
 
 
 @dataclass

@@ -30,15 +30,10 @@ def _clip(text: str, limit: int) -> str:
     return f"{text[:half]}\n... [{len(text) - limit} characters cut] ...\n{text[-half:]}"
 
 
-def _covers(ref: str, nodeid: str) -> bool:
-    """Does the reference node id `ref` select the collected node `nodeid`?"""
-    ref = ref.rstrip("/")
-    return nodeid == ref or nodeid.startswith((ref + "::", ref + "[", ref + "/"))
-
-
 def _selectors(nodeid: str) -> list[str]:
-    """Every reference that would select `nodeid` (see `_covers`): the node id itself,
-    and each prefix of it that ends at a `::`, a `[` or a `/`.
+    """Every reference that would select `nodeid`: the node id itself, and each prefix
+    of it that ends at a `::`, a `[` or a `/` (a module, a class, a directory, the
+    function of a parametrized case).
 
     A job may hold tens of thousands of references; looking each collected node up by
     these few prefixes keeps the tracker linear in the suite's size.
