@@ -11,7 +11,12 @@ Runs a real `assay serve` (SQLite, local executor, sandboxed pytest) and measure
    stored) divided by bare `python -m pytest` on the same 10 files with the same
    interpreter, both measured in this run;
 3. event latency to `--clients` connected WebSocket clients: server event
-   timestamp -> received by each client, p50/p99.
+   timestamp -> received by each client, p50/p99;
+4. a one-test plan, POST -> its `plan.finished` event on a WebSocket, median of
+   `--one-test` sent one after another, and the CPU seconds per plan of the server's
+   whole process tree (sandboxes and warm runners included), with warm runners on and
+   off (`ASSAY_WARM_RUNNERS=false`), beside a bare cold `python -m pytest -q` of the
+   same file in the same environment.
 
 Prints a table and writes JSON under bench/results/. Usage:
     .venv/bin/python bench/execution.py [--plans 200] [--poll-plans 20] [--clients 100]
@@ -36,6 +41,7 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parent
 PASSWORD = "bench-admin-password"
@@ -105,6 +111,75 @@ class Server:
         self.proc.terminate()
         self.proc.wait(60)
         self.log.close()
+
+
+def tree_cpu_s(root_pid: int) -> float:
+    """CPU seconds of `root_pid` and every live descendant, each with its reaped children.
+
+    A process that ends moves its time into its parent's `cutime`, so the sum is the
+    whole tree's CPU whether or not its parts are still running.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]),
+                                      sum(int(f) for f in fields[11:15]) / tick)
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def one_test_plans(server: Server, project: str, n: int) -> dict[str, float]:
+    """POST -> plan.finished (seen on a WebSocket) and tree CPU per plan, `n` one after another."""
+    test = server.add(project, "def test_one():\n    assert 1 + 1 == 2\n", title="one")
+    server.wait(server.plan(project, [test]))  # environment, snapshot, warm runner ready
+    ws_url = server.url.replace("http", "ws") + f"/api/v1/ws?token={server.token}"
+    samples: list[float] = []
+    with ws_connect(ws_url, max_size=None) as ws:
+        json.loads(ws.recv())  # hello
+        json.loads(ws.recv())  # caught_up
+        cpu0 = tree_cpu_s(server.proc.pid)
+        for _ in range(n):
+            sent = time.perf_counter()
+            plan_id = server.plan(project, [test])
+            while True:
+                msg = json.loads(ws.recv())
+                if msg["type"] == "plan.finished" and msg.get("plan_id", msg.get(
+                        "payload", {}).get("plan_id")) == plan_id:
+                    break
+            samples.append(time.perf_counter() - sent)
+        cpu = tree_cpu_s(server.proc.pid) - cpu0
+    runs = server.api.get(f"/execution/plans/{plan_id}").json()["runs"]
+    assert runs[0]["status"] == "passed", runs
+    return {"n": n, "median_ms": round(statistics.median(samples) * 1000, 1),
+            "p90_ms": round(pct(samples, 90) * 1000, 1),
+            "cpu_s_per_plan": round(cpu / n, 4), "start": str(runs[0].get("start"))}
+
+
+def bare_one_test(root: Path, envs: Path, n: int) -> float:
+    """Median seconds of a bare cold `python -m pytest -q` of one one-test file."""
+    bare = root / "bare-one"
+    bare.mkdir(exist_ok=True)
+    (bare / "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    python = next(envs.glob("*/*/venv/bin/python"))
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "test_one.py"], cwd=bare, check=True, capture_output=True)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
 
 
 def dispatch_latency(server: Server, project: str, n: int) -> list[float]:
@@ -181,6 +256,7 @@ def main() -> None:
     parser.add_argument("--poll-plans", type=int, default=20)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--event-plans", type=int, default=20)
+    parser.add_argument("--one-test", type=int, default=30)
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="assay-bench-"))
@@ -207,8 +283,17 @@ def main() -> None:
             results["ws_event_latency_ms"] = {
                 "clients": args.clients, "events_received": len(ev),
                 "p50": pct(ev, 50), "p99": pct(ev, 99)}
+            results["one_test_warm"] = one_test_plans(server, project, args.one_test)
         finally:
             server.stop()
+
+        cold = Server(root, envs, ASSAY_WARM_RUNNERS="false")
+        try:
+            results["one_test_cold"] = one_test_plans(cold, cold.project(proj), args.one_test)
+        finally:
+            cold.stop()
+        results["bare_cold_pytest_one_test_ms"] = round(
+            bare_one_test(root, envs, args.one_test) * 1000, 1)
 
         poll = Server(root, envs, ASSAY_DISPATCH_WAKEUPS="false")
         try:
@@ -231,6 +316,17 @@ def main() -> None:
           f"{w['p50']:>10}{w['p99']:>10}{'p99<=50':>12}")
     print(f"overhead, 1,000 tests in 10 cases: Assay {o['assay_s']} s / bare pytest "
           f"{o['bare_pytest_s']} s = {o['ratio']} (goal <= 1.15)")
+    bare_ms = results["bare_cold_pytest_one_test_ms"]
+    print(f"\none-test plan, POST -> plan.finished, median of {args.one_test}; "
+          f"bare cold pytest of the file: {bare_ms} ms")
+    print(f"{'start':<10}{'median ms':>11}{'p90 ms':>9}{'÷ bare':>9}{'CPU s/plan':>12}"
+          f"{'runs said':>11}")
+    for key in ("one_test_warm", "one_test_cold"):
+        r = results[key]
+        r["ratio_to_bare"] = round(r["median_ms"] / bare_ms, 3)
+        print(f"{key.removeprefix('one_test_'):<10}{r['median_ms']:>11}{r['p90_ms']:>9}"
+              f"{r['ratio_to_bare']:>9}{r['cpu_s_per_plan']:>12}{r['start']:>11}")
+    print("goals: ÷ bare <= 0.15, CPU <= 0.05 s/plan")
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
     (out / "execution.json").write_text(json.dumps(results, indent=2))

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # (see assay.orchestrator.batching).
     batch_size: int = 200
     sandbox: Literal["auto", "bwrap", "process"] = "auto"
+    # Fork each job's pytest from a warm runner per environment (see assay.runner.warm);
+    # false starts every pytest cold.
+    warm_runners: bool = True
     test_timeout_seconds: float = 60.0
     job_timeout_seconds: float = 900.0
     # One sandboxed run of a generation (a probe, a candidate's validation run).

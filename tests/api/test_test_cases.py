@@ -292,7 +292,8 @@ def test_list_filters(
         assert r.json()["total"] == len(r.json()["items"])
         return set(_ids(r.json()))
 
-    assert ids() == {a["id"], b["id"], c["id"], d["id"], e["id"]}
+    assert ids() == {a["id"], b["id"], c["id"], e["id"]}  # archived ones hidden by default
+    assert ids(include_archived="true") == {a["id"], b["id"], c["id"], d["id"], e["id"]}
     assert ids(project_id=other["id"]) == {e["id"]}
     assert ids(project_id=project["id"], tag="smoke") == {a["id"], c["id"]}
     assert ids(tag=["smoke", "auth"]) == {a["id"]}  # every tag given
@@ -304,7 +305,7 @@ def test_list_filters(
     assert ids(q="LOG") == {a["id"], b["id"]}  # title, any case
     assert ids(q="session") == {b["id"]}  # description
     assert ids(q="basket") == {c["id"]}  # code
-    assert ids(q="100%") == {d["id"]}  # LIKE wildcards are literal
+    assert ids(q="100%", include_archived="true") == {d["id"]}  # LIKE wildcards are literal
     assert ids(q="t%k") == set()  # would match "test_ok" as a pattern
     assert ids(project_id="unknown") == set()
 

@@ -40,6 +40,9 @@ def test_plan_runs_and_records_every_result(
     assert failing["status"] == "failed"
     assert "assert [1, 2] == [1, 3]" in failing["failure"]
     assert all(r["duration_s"] is not None and r["isolation"] for r in plan["runs"])
+    # Forked from the environment's warm runner wherever bubblewrap isolates the run.
+    assert all(r["start"] == ("warm" if r["isolation"] == "bwrap" else "cold")
+               for r in plan["runs"]), plan["runs"]
     assert plan["counts"]["passed"] == 2 and plan["counts"]["failed"] == 1
     assert plan["snapshot_hash"] and plan["started_at"] and plan["finished_at"]
 

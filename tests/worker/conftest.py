@@ -20,6 +20,7 @@ import pytest
 
 from assay.environments import EnvironmentPool, EnvSpec
 from assay.runner import ItemFinished, ItemStarted, Job, JobItem, JobOutcome, run_job
+from assay.runner.warm import WarmRunners
 from assay.sandbox import Limits
 from assay.sandbox.isolation import bwrap_path
 
@@ -90,6 +91,7 @@ async def record(
     job: Job,
     cancel: asyncio.Event | None = None,
     on_event: Callable[[ItemStarted | ItemFinished], None] | None = None,
+    warm: WarmRunners | None = None,
 ) -> Recorded:
     """Run `job`, keeping every event; `on_event` sees each one as it arrives."""
     loop = asyncio.get_running_loop()
@@ -101,7 +103,7 @@ async def record(
         if on_event is not None:
             on_event(event)
 
-    outcome = await run_job(job, keep, cancel)
+    outcome = await run_job(job, keep, cancel, warm)
     rec = Recorded(outcome=outcome, events=events, finished_at=loop.time() - t0)
     keys = [e.key for _, e in events]
     for item in job.items:  # the contract: exactly one start and one finish per item

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import pytest
 
 from assay.environments import EnvironmentBuildError, EnvironmentPool, EnvSpec, spec_for_project
 from tests.worker.conftest import code, make_job, run
+from tests.worker.test_runner import until
 
 
 def test_spec_reads_requirements_with_includes(tmp_path: Path) -> None:
@@ -86,3 +88,45 @@ def test_failed_build_raises_with_the_installer_log(env_pool: EnvironmentPool) -
     assert "assay-surely-no-such-package-3c1f9" in err.value.log_tail
     info = next(i for i in env_pool.list() if i.key == spec.key)
     assert info.state == "failed" and info.error
+
+
+def test_one_copy_is_leased_by_one_job_at_a_time_here_and_across_processes(
+    env_pool: EnvironmentPool,
+) -> None:
+    """A pool that may keep one copy: concurrent leases in this process take turns, and
+    a lease waits while another process holds the copy, then gets it on release."""
+    pool = EnvironmentPool(env_pool.envs_dir, max_copies=1)
+    spec = EnvSpec([])
+    lock_file = env_pool.envs_dir / spec.key / "0.lock"
+    holding: list[int] = []
+    overlaps: list[int] = []
+
+    async def job(n: int) -> Path:
+        async with pool.lease(spec) as env:
+            holding.append(n)
+            overlaps.append(len(holding))
+            await asyncio.sleep(0)  # let the others try while this one holds the copy
+            holding.remove(n)
+            return env.path
+
+    async def scenario() -> tuple[set[Path], Path, bool]:
+        paths = set(await asyncio.gather(*(job(n) for n in range(4))))
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c",
+            "import fcntl, sys\n"
+            f"f = open({str(lock_file)!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True); sys.stdin.readline()\n",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert holder.stdout is not None and holder.stdin is not None
+        assert (await holder.stdout.readline()).strip() == b"locked"
+        waiting = asyncio.create_task(job(9))
+        await until(lambda: pool.waiting == 1, "the lease to find the copy held and wait")
+        blocked = not waiting.done()
+        holder.stdin.write(b"go\n")
+        await holder.wait()
+        return paths, await asyncio.wait_for(waiting, 30), blocked
+
+    paths, after, blocked = asyncio.run(scenario())
+    assert overlaps == [1] * 5 and len(paths) == 1
+    assert blocked, "the lease took a copy another process held"
+    assert after in paths

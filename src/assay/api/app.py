@@ -25,6 +25,7 @@ from assay.api.project_errors import describe_failure
 from assay.api.routes import (
     auth,
     environments,
+    estimates,
     events,
     execution,
     generations,
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, orchestrator: bool = True) -
         generations,
         tests,
         execution,
+        estimates,
         metrics,
         environments,
         snapshots,

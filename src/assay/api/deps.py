@@ -81,6 +81,14 @@ def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | 
     found = session.get(User, claims["sub"])
     if found is None or found.disabled:
         return None
+    if found.password_changed_at is not None:
+        # A login from before the password changed is over. `iat` has whole seconds:
+        # a token issued in the second of the change (the changer's own new one) stands.
+        issued = claims.get("iat")
+        if not isinstance(issued, int | float) or issued < int(
+            found.password_changed_at.timestamp()
+        ):
+            return None
     return found
 
 

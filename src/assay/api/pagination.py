@@ -78,14 +78,19 @@ def paginate(
     id_col: InstrumentedAttribute[Any],
     descending: bool,
     items: Callable[[list[Any]], Sequence[T]],
+    total: int | None = None,
 ) -> Page[T]:
     """One page: `items(rows)` of its rows, the total matching count, the next cursor.
 
     Keyset pagination on (sort column, id) keeps deep pages as fast as the first.
     `items` turns the page's rows into what it lists, all at once (so it can read
-    what they need in one query).
+    what they need in one query). A caller that already knows `total` passes it.
     """
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if total is None:
+        total = (
+            session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+            or 0
+        )
     page = stmt
     if params.cursor:
         last_value, last_id = _decode(params.cursor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,7 +21,8 @@ class ApiClient:
         self.token = token
         self.http = httpx.Client(
             base_url=self.url + "/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
+            # The server records plans this client creates as triggered by the CLI.
+            headers={"Authorization": f"Bearer {token}", "X-Assay-Client": "cli"},
             timeout=60,
         )
 
@@ -38,6 +40,18 @@ class ApiClient:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def pages(
+        self, path: str, params: dict[str, Any] | None = None, limit: int = 200
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paged list, a page at a time (following `next_cursor`)."""
+        query: dict[str, Any] = {**(params or {}), "limit": limit}
+        while True:
+            page = self.request("GET", path, params=query)
+            yield from page["items"]
+            if not page.get("next_cursor"):
+                return
+            query["cursor"] = page["next_cursor"]
 
     def project_id(self, name: str) -> str:
         page = self.request("GET", "/projects", params={"q": name, "limit": 200})

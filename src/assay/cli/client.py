@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
         body = {
             "project_id": project_id,
             "priority": priority,
+            # No name: the server names it after the selection ("tags: smoke · 4 tests").
             "selection": {"tags": tag, "status": ["active"]},
-            "name": f"cli: {project}" + (f" [{', '.join(tag)}]" if tag else ""),
         }
         if not wait:
             plan = api.request("POST", "/execution/plans", json=body)
@@ -100,7 +100,8 @@ def follow_by_polling(api: ApiClient, plan: dict[str, Any]) -> dict[str, Any]:
 
 def report(api: ApiClient, plan_id: str) -> int:
     plan = api.request("GET", f"/execution/plans/{plan_id}")
-    bad = [r for r in plan["runs"] if r["status"] in ("failed", "error")]
+    # The plan's detail holds only its first runs: page through the failures instead.
+    bad = api.pages(f"/execution/plans/{plan_id}/runs", {"status": ["failed", "error"]})
     for run in bad:
         console.rule(f"[red]{run['status'].upper()}[/] {run['name']}")
         console.print(run["failure"] or "(no failure text)", markup=False, highlight=False)

@@ -70,6 +70,9 @@ class ItemFinished(Contract):
     failure: str | None
     output: str
     tests: list[NodeResult]
+    start: Literal["warm", "cold"] | None = None
+    """How the pytest that ran it started: forked from a warm runner, or cold; None
+    when no pytest ran it."""
 
 
 ItemEvent = ItemStarted | ItemFinished
@@ -86,6 +89,10 @@ class JobOutcome(Contract):
     stderr_tail: str
     items_reported: int
     invocations: int = 1
+    start: Literal["warm", "cold"] = "cold"
+    """warm when a pytest of the job was forked from the environment's warm runner."""
+    start_note: str | None = None
+    """Why the job (or part of it) ran cold."""
 
 
 class Delivery(Contract):

@@ -7,6 +7,13 @@ whoever holds the lock owns the copy, builds it if needed, and runs jobs in it.
 A second concurrent lease of the same spec takes the next copy (cheap with
 uv's cache) up to `max_copies`, then waits. A crashed holder releases its lock
 with its process, so nothing stays leased forever.
+
+A lease is on every job's path, so once this process has seen a copy ready it
+remembers that (and keeps the lock file open): the next lease of it is one
+non-blocking `flock` on the loop, with no thread hop and no state file read, and
+`last_used_at` is written at most once a minute. A lease that finds every copy
+busy is woken by the release when the holder is in this process; only a copy
+held by another process is retried on a short timer.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
@@ -29,6 +37,9 @@ from assay.environments.spec import EnvSpec
 
 STATE_FILE = "state.json"
 LOG_FILE = "build.log"
+TOUCH_EVERY_S = 60.0
+"""`last_used_at` (what garbage collection reads) need not be finer than this."""
+OTHER_PROCESS_RETRY_S = 0.1
 
 
 def _now() -> str:
@@ -88,6 +99,11 @@ def _try_lock(path: Path) -> IO[str] | None:
     return handle
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _dir_size(root: Path) -> int:
     total = 0
     for dirpath, _, files in os.walk(root):
@@ -101,20 +117,79 @@ class EnvironmentPool:
     def __init__(self, envs_dir: Path, max_copies: int = 4) -> None:
         self.envs_dir = envs_dir
         self.max_copies = max_copies
+        self._ready: dict[Path, Environment] = {}
+        """Copies this process has seen ready (by copy dir), with their lock files open."""
+        self._handles: dict[Path, IO[str]] = {}
+        self._busy: set[Path] = set()
+        self._touched: dict[Path, float] = {}
+        self._waiters: list[asyncio.Future[None]] = []
+        self._guard = threading.Lock()
 
     @contextlib.asynccontextmanager
     async def lease(self, spec: EnvSpec) -> AsyncIterator[Environment]:
         """Hold one copy of `spec`'s environment, building it on first use."""
         key_dir = self.envs_dir / spec.key
-        await asyncio.to_thread(self._make_dirs, key_dir)
-        handle, copy = await self._acquire(key_dir)
+        copy_dir = self._take_known(key_dir)
+        if copy_dir is None:
+            await asyncio.to_thread(self._make_dirs, key_dir)
+            copy_dir = await self._acquire(key_dir)
         try:
-            env = await asyncio.to_thread(self._ensure, spec, key_dir / str(copy))
+            env = self._ready.get(copy_dir)
+            if env is None:
+                env = await asyncio.to_thread(self._ensure, spec, copy_dir)
+                self._ready[copy_dir] = env
             yield env
         finally:
-            await asyncio.to_thread(self._touch, key_dir / str(copy))
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
+            if time.monotonic() - self._touched.get(copy_dir, -TOUCH_EVERY_S) >= TOUCH_EVERY_S:
+                self._touched[copy_dir] = time.monotonic()
+                await asyncio.to_thread(self._touch, copy_dir)
+            self._release(copy_dir)
+
+    @property
+    def waiting(self) -> int:
+        """Leases waiting now for a copy of their environment to be free."""
+        return len(self._waiters)
+
+    def _take_known(self, key_dir: Path) -> Path | None:
+        """A copy of `key_dir` this process knows is ready, locked now; None if none is free."""
+        for copy_dir, env in list(self._ready.items()):
+            if copy_dir.parent != key_dir:
+                continue
+            if not env.python.exists():  # removed under us: the slow path rebuilds it
+                del self._ready[copy_dir]
+                continue
+            if self._lock(copy_dir):
+                return copy_dir
+        return None
+
+    def _lock(self, copy_dir: Path) -> bool:
+        """Take `copy_dir`'s flock without blocking; the lock file stays open for next time.
+
+        One open lock file per copy serves every lease here, and flock does not
+        exclude holders of the same open file: `_busy` does, under a thread lock
+        (a Celery worker's threads share this pool).
+        """
+        with self._guard:
+            if copy_dir in self._busy:
+                return False
+            handle = self._handles.get(copy_dir)
+            if handle is None:
+                handle = (copy_dir.parent / f"{copy_dir.name}.lock").open("a+")
+                self._handles[copy_dir] = handle
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            self._busy.add(copy_dir)
+            return True
+
+    def _release(self, copy_dir: Path) -> None:
+        with self._guard:
+            fcntl.flock(self._handles[copy_dir], fcntl.LOCK_UN)
+            self._busy.discard(copy_dir)
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
 
     def list(self) -> builtins.list[EnvironmentInfo]:
         """Every environment copy on disk with its state, read from its state file."""
@@ -164,13 +239,26 @@ class EnvironmentPool:
         for path in (self.envs_dir, key_dir):
             path.chmod(0o755)
 
-    async def _acquire(self, key_dir: Path) -> tuple[IO[str], int]:
+    async def _acquire(self, key_dir: Path) -> Path:
+        """Lock a free copy, ready ones first; wait for a release when every copy is held.
+
+        A release in this process wakes the wait; a copy held by another process
+        is tried again every OTHER_PROCESS_RETRY_S (flock has no notification).
+        """
         while True:
-            for copy in self._copy_order(key_dir):
-                handle = await asyncio.to_thread(_try_lock, key_dir / f"{copy}.lock")
-                if handle is not None:
-                    return handle, copy
-            await asyncio.sleep(0.1)
+            order = await asyncio.to_thread(self._copy_order, key_dir)
+            for copy in order:
+                copy_dir = key_dir / str(copy)
+                if self._lock(copy_dir):
+                    return copy_dir
+            # No await since the last try: a release on this loop cannot slip in between.
+            waiter = asyncio.get_running_loop().create_future()
+            with self._guard:
+                self._waiters.append(waiter)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, OTHER_PROCESS_RETRY_S)
+            with self._guard, contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
 
     def _copy_order(self, key_dir: Path) -> builtins.list[int]:
         """Ready copies first, so a free built copy beats building a new one."""

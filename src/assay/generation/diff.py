@@ -5,6 +5,13 @@ from a pull request vs. a diff of the working tree), so each file is checked bot
 ways: if the post-image is already there it is used as is, if the pre-image is there
 the hunks are applied to the scratch copy, otherwise the diff is rejected with the
 file and hunk that do not match, which is what a person needs to fix it.
+
+A project may be a folder of a git repository (`examples/mylib`), and `git diff` at the
+repository's root names files from there (`examples/mylib/mylib/pricing.py`). Given
+the project's `prefix` in its repository (`repository_prefix`), such a diff is read
+relative to the project (`mylib/pricing.py`), and files outside it are left out with
+a note. A diff that still does not apply says which path it named, which project file
+that is, and why it does not match.
 """
 
 from __future__ import annotations
@@ -36,6 +43,29 @@ class ParsedDiff:
     patch: PatchSet
     python_files: list[PatchedFile]
     notes: list[str]
+    prefix: str | None = None
+    """The project's folder in its git repository ("" at the root; None: not in one)."""
+    paths: dict[int, str] = field(default_factory=dict)
+    """id(file) -> its path relative to the project, where it differs from the named one."""
+
+    def path(self, pfile: PatchedFile) -> str:
+        """The file's path relative to the project."""
+        return self.paths.get(id(pfile), _path(pfile))
+
+
+def repository_prefix(project_dir: Path) -> str | None:
+    """The project's folder relative to the root of the git repository it lies in.
+
+    "" when the project is the repository's root, None when it is in no repository.
+    Found by walking up to the nearest folder with a `.git` (a directory, or the file
+    of a worktree or submodule), without running git.
+    """
+    here = project_dir.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            rel = here.relative_to(folder).as_posix()
+            return "" if rel == "." else rel
+    return None
 
 
 def _path(pfile: PatchedFile) -> str:
@@ -47,8 +77,13 @@ def _path(pfile: PatchedFile) -> str:
     return path
 
 
-def parse_diff(text: str | None) -> ParsedDiff:
-    """Parse and sanity-check a unified diff; raise GenerationInputError if unusable."""
+def parse_diff(text: str | None, prefix: str | None = None) -> ParsedDiff:
+    """Parse and sanity-check a unified diff; raise GenerationInputError if unusable.
+
+    `prefix`: the project's folder in its git repository (see `repository_prefix`).
+    When the diff names files under it, it was taken at the repository's root: its
+    paths are read relative to the project, and files outside the project are left out.
+    """
     if not text or not text.strip():
         raise GenerationInputError(
             "the diff is empty: paste the output of `git diff`", field="diff"
@@ -67,19 +102,64 @@ def parse_diff(text: str | None) -> ParsedDiff:
         )
     notes: list[str] = []
     python_files = []
+    paths: dict[int, str] = {}
+    inside = f"{prefix}/" if prefix else None
+    from_root = inside is not None and any(_path(p).startswith(inside) for p in patch)
     for pfile in patch:
         path = _path(pfile)
+        if from_root:
+            assert inside is not None
+            if not path.startswith(inside):
+                notes.append(
+                    f"ignored {path}: outside the project (the diff is from the repository's "
+                    f"root, and the project is its folder {prefix})"
+                )
+                continue
+            paths[id(pfile)] = path = path[len(inside) :]
         if path.endswith(".py"):
             python_files.append(pfile)
         else:
             notes.append(f"ignored non-Python file {path}")
     if not python_files:
         names = ", ".join(_path(p) for p in patch)
+        where = f" in the project's folder {prefix}" if from_root else ""
         raise GenerationInputError(
-            f"the diff changes no Python file (only {names}): nothing to generate tests for",
+            f"the diff changes no Python file{where} (only {names}): "
+            "nothing to generate tests for",
             field="diff",
         )
-    return ParsedDiff(patch=patch, python_files=python_files, notes=notes)
+    return ParsedDiff(
+        patch=patch, python_files=python_files, notes=notes, prefix=prefix, paths=paths
+    )
+
+
+def _names(parsed: ParsedDiff, pfile: PatchedFile) -> str:
+    """How a message names a file: as the diff does, and as the project does if not the same."""
+    named, path = _path(pfile), parsed.path(pfile)
+    if named == path:
+        return f"the diff names {path}"
+    return (
+        f"the diff names {named}; relative to the project (the folder {parsed.prefix} of "
+        f"its git repository) that is {path}"
+    )
+
+
+def _missing(parsed: ParsedDiff, pfile: PatchedFile) -> GenerationInputError:
+    named, path = _path(pfile), parsed.path(pfile)
+    hint = ""
+    if named == path and parsed.prefix:
+        hint = (
+            f"; the project is the folder {parsed.prefix} of a git repository: a diff from "
+            f"the repository's root names this file {parsed.prefix}/{path}, one from the "
+            "project's folder (`git diff --relative`) names it as the project does"
+        )
+    elif named == path:
+        hint = "; its paths must be relative to the project's folder"
+    return GenerationInputError(
+        f"the diff does not apply: {_names(parsed, pfile)}, which does not exist in the "
+        f"project{hint}",
+        field="diff",
+    )
 
 
 def _hunk_images(hunk: object) -> tuple[list[str], list[str]]:
@@ -110,7 +190,9 @@ def _hunk_label(path: str, index: int, hunk: object) -> str:
     )
 
 
-def _apply(lines: list[str], pfile: PatchedFile, path: str, *, reverse_check: bool) -> list[str]:
+def _apply(
+    lines: list[str], pfile: PatchedFile, path: str, *, reverse_check: bool, names: str = ""
+) -> list[str]:
     """Apply the hunks (or, with reverse_check, verify the post-image is present)."""
     out: list[str] = []
     pos = 0
@@ -123,8 +205,10 @@ def _apply(lines: list[str], pfile: PatchedFile, path: str, *, reverse_check: bo
         found = _find(lines, block, expected, pos)
         if found is None:
             raise GenerationInputError(
-                f"the diff does not apply: {_hunk_label(path, index, hunk)} does not match "
-                f"the project's {path}",
+                f"the diff does not apply: {names or f'the diff names {path}'}, whose "
+                f"lines do not match {_hunk_label(path, index, hunk)}: the project's "
+                f"{path} has neither the diff's old nor its new version of them (was the "
+                "diff taken against another version of the project?)",
                 field="diff",
             )
         out.extend(lines[pos:found])
@@ -138,7 +222,8 @@ def apply_to_tree(parsed: ParsedDiff, tree: Path, *, write: bool) -> list[FileCh
     """Bring `tree` to the diff's post-image (writing only when `write`) and list changes."""
     changes: list[FileChange] = []
     for pfile in parsed.python_files:
-        path = _path(pfile)
+        path = parsed.path(pfile)
+        names = _names(parsed, pfile)
         file = tree / path
         change = FileChange(path=path, deleted=pfile.is_removed_file)
         for hunk in pfile:
@@ -153,18 +238,20 @@ def apply_to_tree(parsed: ParsedDiff, tree: Path, *, write: bool) -> list[FileCh
         text = file.read_text(encoding="utf-8") if file.exists() else None
         lines = text.splitlines() if text is not None else []
         try:
-            new_lines = _apply(lines, pfile, path, reverse_check=True)
+            new_lines = _apply(lines, pfile, path, reverse_check=True, names=names)
             already = new_lines == lines
         except GenerationInputError:
             already = False
         if not already:
             if pfile.is_added_file and text is not None and text.strip():
                 raise GenerationInputError(
-                    f"the diff does not apply: it creates {path}, which already exists with "
-                    "other content",
+                    f"the diff does not apply: {names}, which it creates, but the project "
+                    "already has it with other content",
                     field="diff",
                 )
-            new_lines = _apply(lines, pfile, path, reverse_check=False)
+            if text is None and not pfile.is_added_file:
+                raise _missing(parsed, pfile)
+            new_lines = _apply(lines, pfile, path, reverse_check=False, names=names)
             if write:
                 file.parent.mkdir(parents=True, exist_ok=True)
                 file.write_text("\n".join(new_lines) + "\n", encoding="utf-8")

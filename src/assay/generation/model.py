@@ -16,6 +16,9 @@ class GenerationRequest:
     source: str | None = None
     engine: Literal["builtin", "llm"] = "builtin"
     max_tests: int = 20
+    repository_prefix: str | None = None
+    """The project's folder in its git repository, so a diff from the repository's root
+    maps onto the project (see `assay.generation.diff`); None when not in one."""
 
 
 @dataclass

@@ -8,7 +8,7 @@ apply the diff if needed, run an engine, validate candidates in the sandbox.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,7 @@ async def generate(
     workspaces_dir: Path,
     limits: Limits,
     isolation: str = "auto",
-    existing_tests: Sequence[str] = (),
+    existing_tests: Sequence[str] | Mapping[str, str] = (),
     llm: LLMConfig | None = None,
     on_progress: OnProgress | None = None,
     cancel: asyncio.Event | None = None,
@@ -144,7 +144,7 @@ async def generate(
             cancel=cancel,
         )
         ledger = Ledger()
-        ledger.add_existing(tuple(existing_tests))
+        ledger.add_existing(existing_tests)
 
         async def announce(cands: list[Candidate]) -> None:
             for c in cands:
@@ -159,7 +159,7 @@ async def generate(
                     ledger,
                     llm,
                     diff=request.diff,
-                    existing_tests=existing_tests,
+                    existing_tests=list(existing_tests),
                     on_candidates=announce,
                 )
                 result.candidates, result.errors = outcome.candidates, outcome.errors

@@ -171,13 +171,36 @@ def all_symbols(project_dir: Path) -> list[Symbol]:
     return symbols
 
 
+TEST_DIRS = frozenset({"tests", "test"})
+
+
+def is_test_file(rel: str) -> bool:
+    """A file of the project's own test suite: under tests/, test_*.py, *_test.py, conftest.py.
+
+    Its functions are tests and fixtures, not code to generate tests for.
+    """
+    parts = rel.split("/")
+    name = parts[-1]
+    return (
+        any(p in TEST_DIRS for p in parts[:-1])
+        or name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+    )
+
+
 def list_symbols(project_dir: Path, q: str = "", limit: int = 200) -> list[Symbol]:
     """The project's functions and methods matching `q` (case-insensitive substring).
 
-    Names that start with the query come first, then the rest alphabetically.
+    The project's own tests (`is_test_file`) are left out. Names that start with the
+    query come first, then the rest alphabetically.
     """
     needle = q.strip().lower()
-    found = [s for s in all_symbols(Path(project_dir)) if needle in s.qualified.lower()]
+    found = [
+        s
+        for s in all_symbols(Path(project_dir))
+        if needle in s.qualified.lower() and not is_test_file(s.file)
+    ]
     found.sort(key=lambda s: (not s.qualname.lower().startswith(needle), s.qualified))
     return found[:limit]
 

@@ -184,7 +184,7 @@ def targets_from_changes(
 
 
 def plan_diff(request: GenerationRequest, project_dir: Path, *, write: bool) -> Plan:
-    parsed = parse_diff(request.diff)
+    parsed = parse_diff(request.diff, request.repository_prefix)
     changes = apply_to_tree(parsed, project_dir, write=write)
     if not write:
         return Plan(targets=[], notes=list(parsed.notes), parsed_diff=parsed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,14 +107,16 @@ class Ledger:
     """What accepted candidates already cover, and codes already seen (for duplicates)."""
 
     covered: dict[str, set[int]] = field(default_factory=dict)  # file -> lines
-    seen: set[str] = field(default_factory=set)
+    seen: dict[str, str] = field(default_factory=dict)  # normalized code -> what it is
     counter: int = 0
 
-    def add_existing(self, codes: list[str] | tuple[str, ...]) -> None:
+    def add_existing(self, codes: Iterable[str] | Mapping[str, str]) -> None:
+        """Existing tests' code; a mapping gives each its name (`test case "title"`)."""
+        names = codes if isinstance(codes, Mapping) else {}
         for code in codes:
             key = normalized(code)
             if key:
-                self.seen.add(key)
+                self.seen.setdefault(key, names.get(code) or "an existing test case")
 
 
 @dataclass
@@ -203,13 +206,16 @@ async def validate(
                 ast.parse(sub.code)
             except SyntaxError as exc:
                 cand.verdict, cand.failure = "error", f"syntax error line {exc.lineno}: {exc.msg}"
+            cand.runs_total = 0  # never run
             results[i] = cand
             continue
         if key in ledger.seen:
-            cand.verdict, cand.failure = "no_new_coverage", "duplicate of an existing test case"
+            # Not run: "runs 0/3" would read as three failures.
+            cand.verdict, cand.failure = "no_new_coverage", f"duplicate of {ledger.seen[key]}"
+            cand.runs_total = 0
             results[i] = cand
             continue
-        ledger.seen.add(key)
+        ledger.seen[key] = f"candidate {sub.name}"
         ledger.counter += 1
         module = f"test_gen_c{ledger.counter:04d}"
         (cand_dir / f"{module}.py").write_text(sub.code, encoding="utf-8")

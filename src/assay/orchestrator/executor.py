@@ -19,6 +19,7 @@ from typing import Protocol
 from assay.contracts.jobs import JobSpec
 from assay.environments import EnvironmentPool
 from assay.runner import ItemFinished, ItemStarted, JobOutcome, job_for, run_job
+from assay.runner.warm import WarmRunners
 
 __all__ = ["Executor", "JobSpec", "LocalExecutor", "OnEvent"]
 
@@ -42,16 +43,19 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, slots: int, pool: EnvironmentPool, workspaces_dir: Path) -> None:
+    def __init__(self, slots: int, pool: EnvironmentPool, workspaces_dir: Path,
+                 warm: WarmRunners | None = None) -> None:
         self.slots = slots
         self.pool = pool
         self.workspaces_dir = workspaces_dir
+        self.warm = warm
 
     async def run(self, spec: JobSpec, on_event: OnEvent, cancel: asyncio.Event) -> JobOutcome:
         assert spec.snapshot_dir is not None, "the local executor runs local snapshots"
         async with self.pool.lease(spec.env_spec) as env:
             job = job_for(spec, env, spec.snapshot_dir, self.workspaces_dir)
-            return await run_job(job, on_event, cancel)
+            return await run_job(job, on_event, cancel, self.warm)
 
     async def close(self) -> None:
-        return None
+        if self.warm is not None:
+            await self.warm.close()

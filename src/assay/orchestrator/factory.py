@@ -8,6 +8,7 @@ from assay.environments import EnvironmentPool
 from assay.orchestrator.core import Orchestrator
 from assay.orchestrator.executor import Executor, LocalExecutor
 from assay.orchestrator.supervisor import Supervisor
+from assay.runner.warm import WarmRunners
 
 
 def make_executor(settings: Settings, pool: EnvironmentPool) -> Executor:
@@ -16,7 +17,8 @@ def make_executor(settings: Settings, pool: EnvironmentPool) -> Executor:
 
         executor: Executor = CeleryExecutor(settings)
         return executor
-    return LocalExecutor(settings.workers, pool, settings.workspaces_dir)
+    warm = WarmRunners(settings.workspaces_dir, enabled=settings.warm_runners)
+    return LocalExecutor(settings.workers, pool, settings.workspaces_dir, warm)
 
 
 def make_supervisor(settings: Settings, db: Database, pool: EnvironmentPool) -> Supervisor:

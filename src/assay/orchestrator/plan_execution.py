@@ -163,6 +163,7 @@ class PlanExecution:
                     output=ev.output,
                     isolation=orch.isolation,
                     details=ev.tests,
+                    start=ev.start,
                 )
             self._writes.append(asyncio.ensure_future(orch.writer.submit(op)))
 

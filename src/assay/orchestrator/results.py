@@ -62,6 +62,7 @@ def run_finished(
     output: str | None,
     isolation: str | None,
     details: list[NodeResult] | None = None,
+    start: str | None = None,
 ) -> bool:
     """Record a final result once: only a run still active in this attempt accepts it."""
     status = RunStatus(outcome)
@@ -81,6 +82,7 @@ def run_finished(
             failure=failure,
             output=output,
             isolation=isolation,
+            start=start,
             details=details,
             finished_at=utcnow(),
         )

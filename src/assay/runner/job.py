@@ -17,13 +17,21 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from assay.environments.install import ProjectBuildError, ensure_installed
+from assay.environments.install import InstalledProject, ProjectBuildError, ensure_installed
 from assay.runner.models import ItemFinished, ItemStarted, Job, JobOutcome
 from assay.runner.pytest_cmd import USAGE_ERROR, environment_root, run_argv
 from assay.runner.pytest_config import neutralized, neutralized_note
 from assay.runner.tracker import Event, Tracker
+from assay.runner.warm import START_FAILED, WarmRunners, unsafe_reason
 from assay.runner.workspace import Workspace, create_workspace, prepare
-from assay.sandbox import SandboxResult, SandboxUnavailable, resolve_isolation, run_sandboxed
+from assay.sandbox import (
+    Limits,
+    SandboxResult,
+    SandboxUnavailable,
+    resolve_isolation,
+    run_sandboxed,
+)
+from assay.sandbox.forkserver import ForkServer, ForkServerError
 
 HARD_TIMEOUT_GRACE_S = 3.0
 """The plugin fails a slow test at test_timeout_s; past this grace we kill pytest."""
@@ -34,9 +42,14 @@ OnEvent = Callable[[ItemStarted | ItemFinished], Awaitable[None]]
 
 
 async def run_job(
-    job: Job, on_event: OnEvent, cancel: asyncio.Event | None = None
+    job: Job, on_event: OnEvent, cancel: asyncio.Event | None = None,
+    warm: WarmRunners | None = None,
 ) -> JobOutcome:
-    """Run every item of `job`; each gets exactly one ItemStarted and one ItemFinished."""
+    """Run every item of `job`; each gets exactly one ItemStarted and one ItemFinished.
+
+    With `warm`, pytest is forked from the environment's warm runner when that is
+    safe (see `assay.runner.warm`); otherwise, or when it fails, it starts cold.
+    """
     started = time.monotonic()
     try:
         mode = resolve_isolation(job.isolation)
@@ -50,11 +63,31 @@ async def run_job(
                 job.limits, mode, environment_root(job.python))
         except ProjectBuildError as exc:
             return await _refuse(job, on_event, str(exc), mode)
-    root = await asyncio.to_thread(create_workspace, job.workspaces_dir, job.job_id)
+    if warm is None:
+        return await _run_in(job, on_event, cancel, mode, installed, None,
+                             "no warm runners here", started)
+    async with warm.lease(job.python, mode) as leased:
+        server = leased if isinstance(leased, ForkServer) else None
+        note = leased if isinstance(leased, str) else None
+        outcome = await _run_in(job, on_event, cancel, mode, installed, server, note, started)
+        if outcome.start_note and server is not None and outcome.start_note.startswith(
+                "the warm runner failed"):
+            await warm.discard(job.python)
+        return outcome
+
+
+async def _run_in(
+    job: Job, on_event: OnEvent, cancel: asyncio.Event | None, mode: str,
+    installed: InstalledProject | None, server: ForkServer | None, note: str | None,
+    started: float,
+) -> JobOutcome:
+    base = server.home if server is not None else job.workspaces_dir
+    root = await asyncio.to_thread(create_workspace, base, job.job_id)
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
     consumer = asyncio.create_task(_deliver(queue, on_event))
     outcome = JobOutcome(isolation=mode, exit_code=None, timed_out=False, cancelled=False,
-                         duration_s=0.0, stderr_tail="", items_reported=0, invocations=0)
+                         duration_s=0.0, stderr_tail="", items_reported=0, invocations=0,
+                         start="cold", start_note=note)
     tracker = Tracker(job.items, {}, job.limits.output_bytes)
     try:
         try:
@@ -63,7 +96,10 @@ async def run_job(
             tracker.close_all(f"could not prepare the workspace: {exc}")
         else:
             tracker = Tracker(job.items, ws.code_files, job.limits.output_bytes)
-            await _run_batches(job, mode, ws, tracker, queue, outcome, started, cancel)
+            if server is not None and (unsafe := unsafe_reason(server, ws)) is not None:
+                server, outcome.start_note = None, unsafe
+            launch = _Launch(job, mode, ws, server)
+            await _run_batches(job, ws, tracker, queue, outcome, started, cancel, launch)
         if outcome.cancelled:
             tracker.close_all("not run: the job was cancelled")
         elif outcome.timed_out:
@@ -99,15 +135,56 @@ async def _deliver(queue: asyncio.Queue[Event | None], on_event: OnEvent) -> Non
         await on_event(event)
 
 
+class _Launch:
+    """Starts one pytest invocation of a job: forked warm when it can, else cold."""
+
+    def __init__(self, job: Job, mode: str, ws: Workspace, server: ForkServer | None) -> None:
+        self.job, self.mode, self.ws, self.server = job, mode, ws, server
+        self.count = 0
+
+    @property
+    def start(self) -> str:
+        return "warm" if self.server is not None else "cold"
+
+    async def __call__(
+        self, argv: list[str], limits: Limits, on_line: Callable[[str], None],
+        kill: asyncio.Event, outcome: JobOutcome, reported: Callable[[], int],
+    ) -> SandboxResult:
+        job, ws = self.job, self.ws
+        env = {**job.test_env, "PYTHONPATH": ws.pythonpath()}
+        if self.server is not None:
+            self.count += 1
+            site = ws.plugin_dir / "sitecustomize.py"
+            before = reported()
+            try:
+                result = await self.server.run(
+                    f"{job.job_id}-{self.count}", argv=argv[3:], workspace=ws.root,
+                    cwd=ws.project, env=env, path=ws.pythonpath().split(":"),
+                    site=site if site.is_file() else None, limits=limits,
+                    on_report_line=on_line, cancel=kill)
+            except ForkServerError as exc:
+                outcome.start_note = f"the warm runner failed: {exc}"
+            else:
+                if result.exit_code != START_FAILED or reported() != before:
+                    outcome.start = "warm"
+                    return result
+                outcome.start_note = f"the warm runner failed: {result.stderr[-2000:]}"
+            self.server = None
+        return await run_sandboxed(
+            argv, workspace=ws.root, cwd=ws.project, limits=limits, isolation=self.mode,
+            readonly_paths=environment_root(job.python), env=env,
+            on_report_line=on_line, cancel=kill)
+
+
 async def _run_batches(
-    job: Job, mode: str, ws: Workspace, tracker: Tracker,
+    job: Job, ws: Workspace, tracker: Tracker,
     queue: asyncio.Queue[Event | None], outcome: JobOutcome, started: float,
-    cancel: asyncio.Event | None,
+    cancel: asyncio.Event | None, launch: _Launch,
 ) -> None:
     def on_line(line: str) -> None:
         tracker.feed(line)
         for event in tracker.take_events():
-            queue.put_nowait(event)
+            queue.put_nowait(_stamped(event, launch.start))
 
     override: list[str] | None = None
     while tracker.open_items():
@@ -126,17 +203,13 @@ async def _run_batches(
         reason: list[str] = []
         watchdog = asyncio.create_task(_watch(tracker, job.test_timeout_s, cancel, kill, reason))
         try:
-            result = await run_sandboxed(
+            result = await launch(
                 run_argv(job.python, rootdir=ws.project, select_file=ws.select_file,
                          test_timeout_s=job.test_timeout_s,
                          output_limit=job.limits.output_bytes, args=args,
                          override=[*(override or []), *job.pytest_args]),
-                workspace=ws.root, cwd=ws.project,
-                limits=replace(job.limits, wall_seconds=remaining),
-                isolation=mode, readonly_paths=environment_root(job.python),
-                env={**job.test_env, "PYTHONPATH": ws.pythonpath()},
-                on_report_line=on_line, cancel=kill,
-            )
+                replace(job.limits, wall_seconds=remaining), on_line, kill, outcome,
+                lambda: tracker.reported)
         finally:
             watchdog.cancel()
         outcome.invocations += 1
@@ -163,9 +236,16 @@ async def _run_batches(
             if len(tracker.open_items()) >= open_before:
                 tracker.close_all(_exit_reason(result))  # no progress at all: do not loop
         for event in tracker.take_events():
-            queue.put_nowait(event)
+            queue.put_nowait(_stamped(event, launch.start))
         if outcome.timed_out or outcome.cancelled:
             return
+
+
+def _stamped(event: Event, start: str) -> Event:
+    """An item's result, marked with the start (warm or cold) of the pytest that ran it."""
+    if isinstance(event, ItemFinished) and event.start is None:
+        return event.model_copy(update={"start": start})
+    return event
 
 
 def _select(job: Job, ws: Workspace, tracker: Tracker) -> list[str]:

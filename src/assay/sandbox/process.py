@@ -120,20 +120,20 @@ async def run_sandboxed(
     err = TailBuffer(limits.output_bytes)
     assert proc.stdout is not None and proc.stderr is not None
     readers = [
-        asyncio.create_task(_pump(proc.stdout, out)),
-        asyncio.create_task(_pump(proc.stderr, err)),
+        asyncio.create_task(pump(proc.stdout, out)),
+        asyncio.create_task(pump(proc.stderr, err)),
     ]
     if on_report_line:
-        readers.append(asyncio.create_task(_read_report(report_r, on_report_line)))
+        readers.append(asyncio.create_task(read_report(report_r, on_report_line)))
 
     timed_out = cancelled = False
     try:
         timed_out, cancelled = await _wait(proc, limits.wall_seconds, cancel)
     except BaseException:
-        _terminate_now(proc)
+        terminate_now(proc)
         raise
     finally:
-        await _drain(readers)
+        await drain(readers)
     return SandboxResult(
         exit_code=proc.returncode,
         timed_out=timed_out,
@@ -188,19 +188,19 @@ async def _wait(
     if waiter.done():
         return False, False
     cancelled = cancel is not None and cancel.is_set()
-    await _terminate(proc)
+    await terminate(proc)
     return not cancelled, cancelled
 
 
-def _terminate_now(proc: asyncio.subprocess.Process) -> None:
+def terminate_now(proc: asyncio.subprocess.Process) -> None:
     """Ask the reaper to kill the tree; it does so synchronously in its handler."""
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
 
 
-async def _terminate(proc: asyncio.subprocess.Process) -> None:
-    _terminate_now(proc)
+async def terminate(proc: asyncio.subprocess.Process) -> None:
+    terminate_now(proc)
     try:
         await asyncio.wait_for(proc.wait(), TERMINATE_GRACE_S)
     except TimeoutError:
@@ -210,13 +210,13 @@ async def _terminate(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-async def _pump(stream: asyncio.StreamReader, sink: TailBuffer) -> None:
+async def pump(stream: asyncio.StreamReader, sink: TailBuffer) -> None:
     while chunk := await stream.read(1 << 16):
         sink.feed(chunk)
     sink.close()
 
 
-async def _read_report(fd: int, on_line: Callable[[str], None]) -> None:
+async def read_report(fd: int, on_line: Callable[[str], None]) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=REPORT_LINE_LIMIT)
     transport, _ = await loop.connect_read_pipe(
@@ -229,7 +229,7 @@ async def _read_report(fd: int, on_line: Callable[[str], None]) -> None:
         transport.close()
 
 
-async def _drain(readers: list[asyncio.Task[None]]) -> None:
+async def drain(readers: list[asyncio.Task[None]]) -> None:
     """Let the readers reach EOF; give up (and cancel) if a stray writer keeps a pipe open."""
     _, pending = await asyncio.wait(readers, timeout=TERMINATE_GRACE_S)
     for task in pending:

@@ -41,6 +41,7 @@ from assay.generation.model import GenerationRequest, GenerationResult
 from assay.generation.service import generate
 from assay.orchestrator.owner import owner_is_dead, process_owner
 from assay.runner.pytest_cmd import environment_root
+from assay.services.plan_names import fit, tests_name
 from assay.services.plans import create_plan
 from assay.services.preparation import prepared, sandbox_limits
 from assay.services.test_cases import new_test_case
@@ -166,6 +167,7 @@ class GenerationJobs:
             source=gen["request"].get("source"),
             engine=gen["request"].get("engine", "builtin"),
             max_tests=gen["request"].get("max_tests", 20),
+            repository_prefix=gen["request"].get("repository_prefix"),
         )
 
         async def progress(event: dict[str, Any]) -> None:
@@ -206,13 +208,15 @@ def _mark_running(session: Session, generation_id: str, owner: str) -> dict[str,
     assert gen is not None
     gen.status, gen.owner = "running", owner
     project = gen.project_id
-    existing = [
-        code
-        for code in session.scalars(
-            select(TestCase.code).where(TestCase.project_id == project, TestCase.code.is_not(None))
+    # Each existing test's code, and how a duplicate of it is named ("test case 'title'").
+    existing: dict[str, str] = {}
+    for code, title in session.execute(
+        select(TestCase.code, TestCase.title).where(
+            TestCase.project_id == project, TestCase.code.is_not(None)
         )
-        if code
-    ]
+    ):
+        if code:
+            existing.setdefault(code, f"test case {title!r}")
     source = session.get(Project, project)
     assert source is not None
     events.append(
@@ -289,7 +293,7 @@ def _save(
             project_id=gen.project_id,
             cases=accepted_cases,
             priority=Priority.medium,
-            name=f"generated tests ({gen.mode})",
+            name=fit(f"generation {gen.id[:8]} ({gen.mode}): " + tests_name(accepted_cases)),
             trigger=Trigger.generation,
             created_by=gen.created_by,
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assay.db.base import utcnow
 from assay.db.models import Role, User
 from assay.errors import Conflict, InvalidInput
 from assay.security.passwords import hash_password
@@ -38,6 +39,17 @@ def validate_password(password: str) -> None:
         raise UserError("password", f"password must be at least {MIN_PASSWORD} characters")
 
 
+def set_password(user: User, password: str) -> None:
+    """A new password; the user's logins from before it stop working (API tokens do not)."""
+    validate_password(password)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+
+
+def generated_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
 def create_user(session: Session, username: str, password: str, role: Role) -> User:
     if not USERNAME_RE.match(username):
         raise UserError("username", "username: 1-64 letters, digits or . _ @ -")
@@ -60,7 +72,7 @@ def bootstrap_admin(session: Session, data_dir: Path, password: str | None) -> s
         return None
     generated = None
     if not password:
-        generated = password = secrets.token_urlsafe(12)
+        generated = password = generated_password()
         data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / "admin-password"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -30,6 +30,7 @@ from assay.contracts.jobs import ItemFinished, ItemStarted, JobOutcome, JobSpec
 from assay.contracts.replies import Reply
 from assay.environments import EnvironmentBuildError, EnvironmentPool
 from assay.runner import job_for, run_job
+from assay.runner.warm import WarmRunners
 from assay.worker.keys import JobKeys, executor_alive
 from assay.worker.snapshots import ensure_snapshot
 
@@ -58,8 +59,10 @@ class Delivery:
         pool: EnvironmentPool,
         spec: JobSpec,
         info: DeliveryInfo,
+        warm: WarmRunners | None = None,
     ) -> None:
         self.settings = settings
+        self.warm = warm
         self.redis = client
         self.pool = pool
         self.spec = spec
@@ -127,7 +130,7 @@ class Delivery:
         )
         async with self.pool.lease(self.spec.env_spec) as env:
             job = job_for(self.spec, env, snapshot, settings.workspaces_dir)
-            return await run_job(job, self.on_event, self.cancel)
+            return await run_job(job, self.on_event, self.cancel, self.warm)
 
     async def _beat(self) -> None:
         """Keep the job's alive key fresh; stop on cancel or when the orchestrator is gone."""

@@ -1,13 +1,16 @@
 """The Celery task: turns a JobSpec dict into one `Delivery` and runs it to the end.
 
 Per worker process it keeps one Redis client and one environment pool (environments
-are shared between the processes of a machine through file locks).
+are shared between the processes of a machine through file locks), and per worker
+thread one event loop with the warm runners of the environments it has used.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +22,7 @@ from assay.config import Settings
 from assay.contracts import replies
 from assay.contracts.jobs import JobSpec
 from assay.environments import EnvironmentPool
+from assay.runner.warm import WarmRunners
 from assay.sandbox.tree import run_root_for
 from assay.worker.delivery import Delivery, DeliveryInfo, Requeue
 
@@ -47,6 +51,31 @@ def environment_pool() -> EnvironmentPool:
     return EnvironmentPool(worker_settings().envs_dir)
 
 
+@dataclass
+class _Runtime:
+    """One event loop and its warm runners, kept across the jobs of one worker thread.
+
+    Celery runs a process's jobs one after another (prefork: on the main thread);
+    the warm runners a job started stay alive for the next ones, on this loop.
+    """
+
+    loop: asyncio.AbstractEventLoop
+    warm: WarmRunners
+
+
+_local = threading.local()
+
+
+def runtime() -> _Runtime:
+    found: _Runtime | None = getattr(_local, "runtime", None)
+    if found is None:
+        settings = worker_settings()
+        found = _Runtime(asyncio.new_event_loop(),
+                         WarmRunners(settings.workspaces_dir, enabled=settings.warm_runners))
+        _local.runtime = found
+    return found
+
+
 def run_job_task(task: Task, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one delivery of a job; a worker shutdown mid-job requeues it."""
     job = JobSpec.model_validate(spec)
@@ -55,9 +84,11 @@ def run_job_task(task: Task, spec: dict[str, Any]) -> dict[str, Any]:
         task_id=str(request.id),
         redelivered=bool((request.delivery_info or {}).get("redelivered")),
     )
-    delivery = Delivery(worker_settings(), redis_client(), environment_pool(), job, info)
+    here = runtime()
+    delivery = Delivery(worker_settings(), redis_client(), environment_pool(), job, info,
+                        here.warm)
     try:
-        return asyncio.run(delivery.run())
+        return here.loop.run_until_complete(delivery.run())
     except Requeue as exc:
         raise Reject(f"worker stopping under job {exc}", requeue=True) from exc
     except SoftTimeLimitExceeded:

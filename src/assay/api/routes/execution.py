@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import func, select
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 from assay.api.context import AppContext
 from assay.api.deps import Admin, Ctx, DbSession, Editor, Viewer
 from assay.api.errors import BODY, ROLE, conflict, errors, field_error, not_found
-from assay.api.pagination import Page, PageDep, paginate
+from assay.api.origin import ClientName, trigger_for
+from assay.api.pagination import Page, PageDep, PageParams, paginate
 from assay.api.routes.projects import get_project
 from assay.api.routes.tests import filtered
 from assay.api.routes.workers import celery_totals
@@ -31,13 +33,23 @@ from assay.db.models import (
     PlanStatus,
     Priority,
     RunStatus,
-    TestCase,
     TestRun,
     Trigger,
 )
 from assay.orchestrator import queue
 from assay.orchestrator.results import plan_counts, plans_counts
-from assay.services.plans import PlanError, cancel_plan, cases_by_ids, create_plan
+from assay.services.plan_names import rerun_name, selection_name
+from assay.services.plan_search import filter_plans
+from assay.services.plans import (
+    PlanError,
+    cancel_plan,
+    cases_by_ids,
+    cases_of_plan,
+    count_selected,
+    create_plan,
+    create_plan_selected,
+    selected_cases,
+)
 
 router = APIRouter(prefix="/execution", tags=["execution"])
 
@@ -47,6 +59,36 @@ def get_plan(session: Session, plan_id: str) -> ExecutionPlan:
     if plan is None:
         raise not_found("execution plan", plan_id)
     return plan
+
+
+RUNS_INLINE = 100
+"""Runs a plan's detail holds inline: the first page of `GET /plans/{id}/runs`."""
+
+
+def runs_page(
+    session: Session,
+    plan_id: str,
+    params: PageParams,
+    statuses: list[RunStatus] | None = None,
+    counts: dict[str, int] | None = None,
+) -> Page[RunOut]:
+    """A page of a plan's runs in plan order (position, then id), keyset or offset.
+
+    The total comes from the per-status counts (one grouped scan of the plan's index
+    entries), not from counting the filtered rows a second time.
+    """
+    counts = counts if counts is not None else plan_counts(session, plan_id)
+    stmt = select(TestRun).where(TestRun.plan_id == plan_id)
+    wanted = [s.value for s in statuses] if statuses else None
+    if wanted:
+        stmt = stmt.where(TestRun.status.in_(wanted))
+    total = sum(n for s, n in counts.items() if wanted is None or s in wanted)
+
+    def items(rows: list[TestRun]) -> list[RunOut]:
+        return [RunOut.model_validate(r) for r in rows]
+
+    return paginate(session, stmt, params, TestRun.position, TestRun.id, False, items,
+                    total=total)
 
 
 def plan_out(
@@ -59,8 +101,9 @@ def plan_out(
     data = PlanOut.model_validate(plan).model_dump()
     data.update(counts=counts, total=sum(counts.values()))
     if detail:
-        runs = [RunOut.model_validate(r) for r in plan.runs]
-        return PlanDetail(**data, runs=runs)
+        first = runs_page(session, plan.id, PageParams(limit=RUNS_INLINE, offset=0, cursor=None),
+                          counts=counts)
+        return PlanDetail(**data, runs=first.items, runs_next_cursor=first.next_cursor)
     return PlanOut(**data)
 
 
@@ -69,19 +112,33 @@ def _create(session: Session, body: PlanCreate, user_id: str, trigger: Trigger) 
     get_project(session, body.project_id)
     if body.test_case_ids is not None:
         cases = cases_by_ids(session, body.project_id, body.test_case_ids)
-    else:
-        sel = body.selection
-        assert sel is not None
-        stmt = filtered(body.project_id, sel.status, sel.origin, sel.priority, sel.tags)
-        cases = list(session.scalars(stmt.order_by(TestCase.priority_rank, TestCase.created_at)))
-        if not cases:
-            raise PlanError("selection", "the selection matches no test case of this project")
-    return create_plan(
+        return create_plan(
+            session,
+            project_id=body.project_id,
+            cases=cases,
+            priority=body.priority,
+            name=body.name,
+            trigger=trigger,
+            created_by=user_id,
+        )
+    sel = body.selection
+    assert sel is not None
+    # A selection is written by the database (INSERT ... SELECT): one count, one insert.
+    selected = selected_cases(
+        filtered(body.project_id, sel.status, sel.origin, sel.priority, sel.tags)
+    )
+    count = count_selected(session, selected)
+    if not count:
+        raise PlanError(selected.field, selected.empty)
+    name = body.name or selection_name(
+        tags=sel.tags, status=sel.status, priority=sel.priority, origin=sel.origin, count=count
+    )
+    return create_plan_selected(
         session,
         project_id=body.project_id,
-        cases=cases,
+        selected=selected,
         priority=body.priority,
-        name=body.name,
+        name=name,
         trigger=trigger,
         created_by=user_id,
     )
@@ -103,9 +160,15 @@ CREATE_ERRORS = errors(
     status_code=status.HTTP_201_CREATED,
     responses=CREATE_ERRORS,
 )
-def create(body: PlanCreate, user: Editor, session: DbSession) -> PlanOut:
-    """Queue a plan; the orchestrator is woken by its `plan.queued` event at once."""
-    return plan_out(session, _create(session, body, user.id, Trigger.api))
+def create(
+    body: PlanCreate, user: Editor, session: DbSession, client: ClientName = None
+) -> PlanOut:
+    """Queue a plan; the orchestrator is woken by its `plan.queued` event at once.
+
+    Without a `name`, the plan is named after what it runs ("tags: smoke · 4 tests",
+    "3 tests: test_a, test_b, …"); its trigger is the client that sent it.
+    """
+    return plan_out(session, _create(session, body, user.id, trigger_for(client)))
 
 
 @router.get("/plans", response_model=Page[PlanOut], responses=errors(*ROLE, 422))
@@ -115,12 +178,21 @@ def list_plans(
     page: PageDep,
     project_id: str | None = Query(None, max_length=32),
     status_: list[PlanStatus] | None = Query(None, alias="status"),
+    q: str | None = Query(None, max_length=200, description="Text in the name, or an id prefix."),
+    trigger: list[Trigger] | None = Query(None, description="Where the plan came from."),
+    tag: str | None = Query(None, max_length=64, description="Runs a test with this tag."),
+    created_from: date | None = Query(None, description="Created on or after this UTC day."),
+    created_to: date | None = Query(None, description="Created on or before this UTC day."),
 ) -> Page[PlanOut]:
     stmt = select(ExecutionPlan)
     if project_id:
         stmt = stmt.where(ExecutionPlan.project_id == project_id)
     if status_:
         stmt = stmt.where(ExecutionPlan.status.in_([s.value for s in status_]))
+    stmt = filter_plans(
+        stmt, q=q, triggers=[t.value for t in trigger or []], tag=tag,
+        created_from=created_from, created_to=created_to,
+    )
 
     def items(rows: list[ExecutionPlan]) -> list[PlanOut]:
         counts = plans_counts(session, [p.id for p in rows])
@@ -133,7 +205,25 @@ def list_plans(
     "/plans/{plan_id}", response_model=PlanDetail, responses=errors(*ROLE, 422, NO_PLAN)
 )
 def read_plan(plan_id: str, _: Viewer, session: DbSession) -> PlanOut:
+    """The plan, its counts, and its first 100 runs; `GET /plans/{id}/runs` pages the rest."""
     return plan_out(session, get_plan(session, plan_id), detail=True)
+
+
+@router.get(
+    "/plans/{plan_id}/runs",
+    response_model=Page[RunOut],
+    responses=errors(*ROLE, 422, NO_PLAN),
+)
+def list_runs(
+    plan_id: str,
+    _: Viewer,
+    session: DbSession,
+    page: PageDep,
+    status_: list[RunStatus] | None = Query(None, alias="status"),
+) -> Page[RunOut]:
+    """A plan's runs in plan order, a page at a time; `status` (repeatable) filters."""
+    get_plan(session, plan_id)
+    return runs_page(session, plan_id, page, status_)
 
 
 @router.post(
@@ -162,23 +252,16 @@ def cancel(plan_id: str, _: Editor, session: DbSession) -> PlanOut:
 def rerun(plan_id: str, body: RerunRequest, user: Editor, session: DbSession) -> PlanOut:
     """Run a plan's test cases again (only those that failed or errored, if asked)."""
     source = get_plan(session, plan_id)
-    runs = source.runs
-    if body.failed_only:
-        runs = [r for r in runs if r.status in (RunStatus.failed.value, RunStatus.error.value)]
-    ids = [r.test_case_id for r in runs if r.test_case_id]
-    if not ids:
-        raise field_error(
-            "failed_only",
-            "no test case of this plan to run again"
-            + (" (none failed)" if body.failed_only else ""),
-        )
-    cases = {c.id: c for c in session.scalars(select(TestCase).where(TestCase.id.in_(ids)))}
-    plan = create_plan(
+    failed = [RunStatus.failed.value, RunStatus.error.value] if body.failed_only else None
+    selected = cases_of_plan(source.id, failed)
+    if not count_selected(session, selected):
+        raise field_error(selected.field, selected.empty)
+    plan = create_plan_selected(
         session,
         project_id=source.project_id,
-        cases=[cases[i] for i in ids if i in cases],
+        selected=selected,
         priority=body.priority or Priority(source.priority),
-        name=f"rerun of {source.name}",
+        name=rerun_name(source.name, body.failed_only),
         trigger=Trigger.rerun,
         created_by=user.id,
         source_plan_id=source.id,

@@ -23,6 +23,7 @@ from assay.api.schemas.generations import (
 )
 from assay.db.models import Generation
 from assay.errors import TooLarge
+from assay.generation.diff import repository_prefix
 from assay.generation.model import GenerationRequest
 from assay.generation.symbols import list_symbols
 from assay.generation.targets import validate_request
@@ -89,13 +90,16 @@ async def start_generation(body: GenerateRequest, user: Editor, ctx: Ctx) -> Gen
             source = dict(project.source)
             with answering_project_failures(source.get("path")):
                 tree = current_tree(source, ctx.settings.data_dir.resolve() / "git")
+            if source["type"] == "path":  # a git source's checkout is its repository's root
+                request.repository_prefix = repository_prefix(tree)
             validate_request(request, tree)  # a GenerationInputError is a 422 at its field
             gen = Generation(
                 project_id=project.id,
                 mode=body.mode,
                 engine=body.engine,
                 status="queued",
-                request=body.model_dump(exclude={"project_id"}),
+                request=body.model_dump(exclude={"project_id"})
+                | {"repository_prefix": request.repository_prefix},
                 created_by=user.id,
             )
             session.add(gen)

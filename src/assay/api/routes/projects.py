@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from assay.api.deps import DbSession, Editor, Viewer
@@ -13,7 +13,7 @@ from assay.api.errors import BODY, ROLE, conflict, errors, not_found
 from assay.api.pagination import Page, PageDep, paginate
 from assay.api.schemas.projects import ProjectCreate, ProjectOut, ProjectUpdate
 from assay.db.base import utcnow
-from assay.db.models import Project, TestCase
+from assay.db.models import Project, TestCase, TestStatus
 from assay.services.projects import validate_source
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -26,23 +26,26 @@ def get_project(session: Session, project_id: str) -> Project:
     return project
 
 
-def _test_counts(session: Session, project_ids: list[str]) -> dict[str, int]:
-    """Test cases per project, in one grouped query for a whole page."""
+def _test_counts(session: Session, project_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(test cases not archived, archived ones) per project, in one grouped query."""
     if not project_ids:
         return {}
+    archived = case((TestCase.status == TestStatus.archived.value, 1), else_=0)
     rows = session.execute(
-        select(TestCase.project_id, func.count())
+        select(TestCase.project_id, func.count(), func.sum(archived))
         .where(TestCase.project_id.in_(project_ids))
         .group_by(TestCase.project_id)
     )
-    return {project_id: n for project_id, n in rows}
+    return {project_id: (n - int(gone or 0), int(gone or 0)) for project_id, n, gone in rows}
 
 
-def _out(session: Session, project: Project, count: int | None = None) -> ProjectOut:
+def _out(
+    session: Session, project: Project, counts: tuple[int, int] | None = None
+) -> ProjectOut:
     out = ProjectOut.model_validate(project)
-    out.test_count = count if count is not None else _test_counts(session, [project.id]).get(
-        project.id, 0
-    )
+    if counts is None:
+        counts = _test_counts(session, [project.id]).get(project.id, (0, 0))
+    out.test_count, out.archived_count = counts
     return out
 
 
@@ -95,7 +98,7 @@ def list_projects(
 
     def items(rows: list[Project]) -> list[ProjectOut]:
         counts = _test_counts(session, [p.id for p in rows])
-        return [_out(session, p, counts.get(p.id, 0)) for p in rows]
+        return [_out(session, p, counts.get(p.id, (0, 0))) for p in rows]
 
     return paginate(session, stmt, page, Project.name, Project.id, False, items)
 

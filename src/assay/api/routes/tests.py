@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from assay.api.deps import DbSession, Editor, Viewer
@@ -15,14 +15,26 @@ from assay.api.routes.projects import get_project
 from assay.api.schemas.tests import (
     BulkResult,
     BulkUpdate,
+    LastRun,
     TestCaseCreate,
     TestCaseOut,
     TestCaseUpdate,
+    TestRunHistoryOut,
 )
 from assay.db.base import affected, utcnow
-from assay.db.models import Origin, Priority, TestCase, TestCaseTag, TestStatus
+from assay.db.models import (
+    ExecutionPlan,
+    Origin,
+    Priority,
+    TestCase,
+    TestCaseTag,
+    TestRun,
+    TestStatus,
+)
+from assay.db.search import text_match
 from assay.services.test_cases import new_test_case, set_tags, touch
 from assay.services.test_code import CodeProblem, check_test_code
+from assay.services.test_history import latest_runs
 
 router = APIRouter(prefix="/tests", tags=["tests"])
 
@@ -107,21 +119,42 @@ def filtered(
     if priority:
         stmt = stmt.where(TestCase.priority.in_([p.value for p in priority]))
     for one in tag or []:
-        stmt = stmt.where(
-            exists().where(TestCaseTag.test_case_id == TestCase.id, TestCaseTag.tag == one)
-        )
+        stmt = stmt.where(exists().where(TestCaseTag.test_case_id == TestCase.id, tag_matches(one)))
     if q:
-        # `q` is literal text: % and _ in it match themselves, not any characters.
-        needle = q.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(TestCase.title).contains(needle, autoescape=True),
-                func.lower(TestCase.description).contains(needle, autoescape=True),
-                func.lower(TestCase.code).contains(needle, autoescape=True),
-                func.lower(TestCase.reference).contains(needle, autoescape=True),
-            )
-        )
+        # `q` is literal text (no wildcards, no operators), matched by each database's
+        # search index where it has one: see assay.db.search.
+        stmt = stmt.where(text_match(q))
     return stmt
+
+
+def tag_matches(wanted: str) -> Any:
+    """`api` is the tag `api` exactly; `api*` is every tag that starts with `api`.
+
+    A tag cannot contain `*`, so a trailing one always means "starts with".
+    """
+    if wanted.endswith("*"):
+        return TestCaseTag.tag.startswith(wanted[:-1], autoescape=True)
+    return TestCaseTag.tag == wanted
+
+
+def cases_out(session: Session, cases: list[TestCase]) -> list[TestCaseOut]:
+    """Test cases as answered, each with its last result (one query for all of them)."""
+    latest = latest_runs(session, [c.id for c in cases])
+    out = []
+    for case in cases:
+        item = TestCaseOut.model_validate(case)
+        run = latest.get(case.id)
+        if run is not None:
+            item.last_run = LastRun(
+                run_id=run.run_id, plan_id=run.plan_id, status=run.status,
+                duration_s=run.duration_s, finished_at=run.finished_at,
+            )
+        out.append(item)
+    return out
+
+
+def case_out(session: Session, case: TestCase) -> TestCaseOut:
+    return cases_out(session, [case])[0]
 
 
 @router.get("", response_model=Page[TestCaseOut], responses=errors(*ROLE, 422))
@@ -133,21 +166,67 @@ def list_tests(
     status: list[TestStatus] | None = Query(None),
     origin: list[Origin] | None = Query(None),
     priority: list[Priority] | None = Query(None),
-    tag: list[str] | None = Query(None, description="Tests carrying every tag given."),
-    q: str | None = Query(None, max_length=200, description="Search title, description, code."),
+    tag: list[str] | None = Query(
+        None,
+        description="Tests carrying every tag given; a trailing `*` matches tags starting "
+        "with the rest (`api*`: `api`, `api:v2`).",
+    ),
+    q: str | None = Query(None, max_length=200, description=(
+            "Case-insensitive text in the title, description, code or reference."
+        )),
     sort: Literal["created_at", "updated_at", "title", "priority", "status"] = "created_at",
     order: Literal["asc", "desc"] = "desc",
+    include_archived: bool = Query(
+        False,
+        description="Also list archived test cases (hidden unless asked for, or unless "
+        "`status` names `archived`).",
+    ),
 ) -> Page[TestCaseOut]:
     stmt = filtered(project_id, status, origin, priority, tag, q)
+    if not include_archived and not status:
+        stmt = stmt.where(TestCase.status != TestStatus.archived.value)
     return paginate(
         session, stmt, page, SORTS[sort], TestCase.id, order == "desc",
-        lambda rows: [TestCaseOut.model_validate(r) for r in rows],
+        lambda rows: cases_out(session, rows),
     )
 
 
 @router.get("/{test_id}", response_model=TestCaseOut, responses=errors(*ROLE, 422, NO_CASE))
-def read_test(test_id: str, _: Viewer, session: DbSession) -> TestCase:
-    return get_test_case(session, test_id)
+def read_test(test_id: str, _: Viewer, session: DbSession) -> TestCaseOut:
+    return case_out(session, get_test_case(session, test_id))
+
+
+@router.get(
+    "/{test_id}/runs",
+    response_model=Page[TestRunHistoryOut],
+    responses=errors(*ROLE, 422, NO_CASE),
+)
+def test_runs(
+    test_id: str, _: Viewer, session: DbSession, page: PageDep
+) -> Page[TestRunHistoryOut]:
+    """The test case's runs, newest first: status, duration, failure, plan and snapshot."""
+    case = get_test_case(session, test_id)
+    stmt = select(TestRun).where(TestRun.test_case_id == case.id)
+
+    def items(rows: list[TestRun]) -> list[TestRunHistoryOut]:
+        plan_ids = {r.plan_id for r in rows}
+        plans = {
+            p.id: p
+            for p in session.scalars(select(ExecutionPlan).where(ExecutionPlan.id.in_(plan_ids)))
+        } if plan_ids else {}
+        return [
+            TestRunHistoryOut(
+                id=r.id, status=r.status, attempt=r.attempt, duration_s=r.duration_s,
+                failure=r.failure, isolation=r.isolation, created_at=r.created_at,
+                started_at=r.started_at, finished_at=r.finished_at, plan_id=r.plan_id,
+                plan_name=plans[r.plan_id].name, plan_status=plans[r.plan_id].status,
+                plan_trigger=plans[r.plan_id].trigger,
+                snapshot_hash=plans[r.plan_id].snapshot_hash,
+            )
+            for r in rows
+        ]
+
+    return paginate(session, stmt, page, TestRun.created_at, TestRun.id, True, items)
 
 
 @router.patch(
@@ -157,7 +236,9 @@ def read_test(test_id: str, _: Viewer, session: DbSession) -> TestCase:
         *ROLE, *BODY, NO_CASE, {409: "`version` is not the current one: reload and retry."}
     ),
 )
-def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSession) -> TestCase:
+def update_test(
+    test_id: str, body: TestCaseUpdate, _: Editor, session: DbSession
+) -> TestCaseOut:
     """Edit a test case; `version` must be the one you read, or the answer is 409."""
     case = get_test_case(session, test_id)
     if body.version != case.version:
@@ -197,7 +278,7 @@ def update_test(test_id: str, body: TestCaseUpdate, _: Editor, session: DbSessio
     case.version = body.version + 1
     case.updated_at = utcnow()
     session.flush()
-    return case
+    return case_out(session, case)
 
 
 @router.delete(

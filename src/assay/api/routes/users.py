@@ -7,10 +7,15 @@ from sqlalchemy import func, select
 
 from assay.api.deps import Admin, DbSession
 from assay.api.errors import BODY, ROLE, conflict, errors, not_found
-from assay.api.schemas.auth import UserCreate, UserOut, UserUpdate
+from assay.api.schemas.auth import (
+    PasswordReset,
+    PasswordResetDone,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from assay.db.models import Role, User
-from assay.security.passwords import hash_password
-from assay.services.users import create_user
+from assay.services.users import create_user, generated_password, set_password
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -63,5 +68,31 @@ def update(user_id: str, body: UserUpdate, admin: Admin, session: DbSession) -> 
     if body.disabled is not None:
         user.disabled = body.disabled
     if body.password is not None:
-        user.password_hash = hash_password(body.password)
+        set_password(user, body.password)
     return user
+
+
+@router.post(
+    "/{user_id}/password",
+    response_model=PasswordResetDone,
+    responses=errors(*ROLE, *BODY, {404: "No such user."}),
+)
+def reset_password(
+    user_id: str, body: PasswordReset, _: Admin, session: DbSession
+) -> PasswordResetDone:
+    """Set another user's password: the one given, or a generated one answered once.
+
+    The user's logins (access tokens) from before stop working at once; their API
+    tokens keep working (revoke them, or disable the user, to cut those off too).
+    To change your own password, use `POST /auth/password`, which asks for the
+    current one.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    password = body.password if body.password is not None else generated_password()
+    set_password(user, password)
+    session.flush()
+    return PasswordResetDone(
+        user=UserOut.model_validate(user), password=None if body.password else password
+    )

@@ -44,6 +44,33 @@ class UserUpdate(RequestModel):
     password: str | None = Field(default=None, min_length=8, max_length=1024)
 
 
+class PasswordChange(RequestModel):
+    """Your own password: the one you log in with now, and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(
+        min_length=8, max_length=1024, description="At least 8 characters."
+    )
+
+
+class PasswordReset(RequestModel):
+    """An admin's reset of another user's password: a given one, or one generated."""
+
+    password: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=1024,
+        description="The new password (at least 8 characters); left out, one is generated.",
+    )
+
+
+class PasswordResetDone(BaseModel):
+    user: UserOut
+    password: str | None = Field(
+        description="The generated password, shown only in this answer; null when you gave one."
+    )
+
+
 class ApiTokenCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     # Bounds first: after Integer's validator they would not reach the schema.

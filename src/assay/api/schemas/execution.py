@@ -51,6 +51,8 @@ class RunOut(BaseModel):
     output: str | None
     failure: str | None
     isolation: str | None
+    start: str | None = None
+    """warm (pytest forked from the environment's warm runner) or cold."""
     details: list[dict[str, Any]] | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -74,11 +76,22 @@ class PlanOut(BaseModel):
     error: str | None
     source_plan_id: str | None
     counts: dict[str, int] = Field(default_factory=dict)
-    total: int = 0
+    total: int = Field(default=0, description="The plan's runs, all of them (sum of `counts`).")
 
 
 class PlanDetail(PlanOut):
-    runs: list[RunOut] = Field(default_factory=list)
+    """A plan with its first runs inline; `GET /execution/plans/{id}/runs` pages them all.
+
+    `runs` holds at most the first 100 in plan order. When `total` is larger,
+    `runs_next_cursor` is the `cursor` of the next page of `/runs` (or use `offset`).
+    """
+
+    runs: list[RunOut] = Field(
+        default_factory=list, description="The first runs in plan order (at most 100)."
+    )
+    runs_next_cursor: str | None = Field(
+        default=None, description="`cursor` for `GET /execution/plans/{id}/runs` after `runs`."
+    )
 
 
 class RerunRequest(RequestModel):

@@ -123,6 +123,7 @@ class ProjectOut(BaseModel):
     source: PathSourceOut | GitSourceOut
     created_at: datetime
     updated_at: datetime
-    test_count: int = 0
+    test_count: int = Field(default=0, description="Its test cases, archived ones not counted.")
+    archived_count: int = Field(default=0, description="Its archived test cases.")
     settings: dict[str, Any] = {}
     last_import: dict[str, Any] | None = None

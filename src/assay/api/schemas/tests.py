@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from assay.api.schemas.base import INT32_MAX, Integer, RequestModel, not_null, one_of
-from assay.db.models import Origin, Priority, TestStatus
+from assay.db.models import Origin, PlanStatus, Priority, RunStatus, TestStatus, Trigger
 
 MAX_CODE = 200_000
 Tag = Annotated[
@@ -97,6 +97,16 @@ class TestCaseUpdate(RequestModel):
     _tags = field_validator("tags")(_clean_tags)
 
 
+class LastRun(BaseModel):
+    """A test case's latest finished run (passed, failed, error or skipped)."""
+
+    run_id: str
+    plan_id: str
+    status: RunStatus
+    duration_s: float | None
+    finished_at: datetime | None
+
+
 class TestCaseOut(BaseModel):
     __test__ = False
     model_config = ConfigDict(from_attributes=True)
@@ -117,6 +127,30 @@ class TestCaseOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    last_run: LastRun | None = Field(
+        default=None, description="Its latest finished run; null when it never finished one."
+    )
+
+
+class TestRunHistoryOut(BaseModel):
+    """One run of a test case, with the plan it ran in and the snapshot it ran on."""
+
+    __test__ = False
+
+    id: str
+    status: RunStatus
+    attempt: int
+    duration_s: float | None
+    failure: str | None
+    isolation: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    plan_id: str
+    plan_name: str
+    plan_status: PlanStatus
+    plan_trigger: Trigger
+    snapshot_hash: str | None = Field(description="The project snapshot it ran on (content hash).")
 
 
 class BulkUpdate(RequestModel):

@@ -5,6 +5,7 @@ from alembic import context
 from assay.db import models  # noqa: F401  (registers every table)
 from assay.db.base import Base
 from assay.db.engine import make_engine
+from assay.db.search import include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""
@@ -32,6 +33,7 @@ def _run(connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,  # the search index is not a model (0005)
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -67,7 +67,11 @@ class RunStatus(StrEnum):
 
 
 class Trigger(StrEnum):
+    """Where a plan came from: the API (a client that did not say), the dashboard, the
+    CLI, a generation, a rerun, the seed's `/execution/start`, or a suite import."""
+
     api = "api"
+    dashboard = "dashboard"
     start = "start"
     rerun = "rerun"
     cli = "cli"

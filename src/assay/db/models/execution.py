@@ -57,8 +57,13 @@ class TestRun(Base):
     __tablename__ = "test_runs"
     __test__ = False
     __table_args__ = (
-        Index("ix_test_runs_plan_status", "plan_id", "status"),
+        # A plan's runs in plan order, a page at a time (GET /plans/{id}/runs), and
+        # the same filtered by status; the second also counts a plan's runs by status.
+        Index("ix_test_runs_plan_position", "plan_id", "position", "id"),
+        Index("ix_test_runs_plan_status_position", "plan_id", "status", "position", "id"),
         Index("ix_test_runs_test_case_finished", "test_case_id", "finished_at"),
+        # A test case's history, newest first (GET /tests/{id}/runs).
+        Index("ix_test_runs_test_case_created", "test_case_id", "created_at", "id"),
         Index("ix_test_runs_status", "status"),
     )
 
@@ -75,8 +80,12 @@ class TestRun(Base):
     output: Mapped[str | None] = mapped_column(Text, nullable=True)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
     isolation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    start: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """warm (forked from the environment's warm runner) or cold (a fresh interpreter)."""
     details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """When the run was queued (its plan's creation): the order of a test's history."""
 
     plan: Mapped[ExecutionPlan] = relationship(back_populates="runs")

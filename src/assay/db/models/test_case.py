@@ -16,10 +16,12 @@ class TestCase(Base):
     __table_args__ = (
         Index("ix_test_cases_project_status", "project_id", "status"),
         Index("ix_test_cases_project_created", "project_id", "created_at", "id"),
+        Index("ix_test_cases_project_title", "project_id", "title", "id"),
         Index("ix_test_cases_project_priority", "project_id", "priority_rank"),
         Index("ix_test_cases_project_origin", "project_id", "origin"),
         Index("ix_test_cases_project_reference", "project_id", "reference"),
         Index("ix_test_cases_generation", "generation_id"),
+        # Text search has its own index per database (migration 0005, assay.db.search).
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -19,6 +19,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Access tokens (logins) issued before this are refused: a new password ends sessions."""
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete")
 

@@ -1,0 +1,224 @@
+"""Warm runners: one fork server per environment, so a job pays no interpreter start-up.
+
+A warm runner (`_warm_main.py`, started through `assay.sandbox.forkserver`) has
+imported pytest, Assay's plugin and the environment's pytest plugins, and forks
+a child per pytest invocation. It is started on an environment's first job and
+kept while that environment is unchanged; it is restarted when the environment
+is rebuilt, after `max_runs` runs, or when it misbehaves, and a job runs cold
+(`python -m pytest`, as before) whenever a warm start is impossible or unsafe:
+
+- the project provides a module the runner has already imported (the project is
+  pytest itself, or a dependency of a pytest plugin, such as `packaging`): its
+  tests must import the snapshot's code, not the environment's copy;
+- the environment's plugins started a thread at import (a fork would copy a
+  process whose other threads are gone);
+- the sandbox is not bubblewrap, the runner does not start, or it stops answering.
+
+Each run records which start it had, and why a job went cold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assay.runner.pytest_cmd import environment_root
+from assay.runner.workspace import PLUGIN_SOURCE, Workspace, safe_name
+from assay.sandbox.forkserver import ForkServer, ForkServerError
+from assay.sandbox.process import REAPER
+
+log = logging.getLogger(__name__)
+
+RUNNER_FILES = (Path(__file__).with_name("_warm_main.py"), PLUGIN_SOURCE, REAPER)
+"""Copied beside each runner's home and bound read-only: the sandbox sees these
+files, not the directory Assay is installed in (which may be someone's home)."""
+START_FAILED = 198
+"""The exit code of a warm child that could not become the job (see `_warm_main`)."""
+PROJECT_SCAN_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """What makes a started runner stale: its environment was rebuilt in place."""
+
+    python: str
+    inode: int
+    mtime_ns: int
+
+
+def _identity(python: Path) -> _Identity:
+    cfg = python.parent.parent / "pyvenv.cfg"
+    try:
+        st = cfg.stat()
+    except OSError:
+        return _Identity(str(python), 0, 0)
+    return _Identity(str(python), st.st_ino, st.st_mtime_ns)
+
+
+class WarmRunners:
+    """The warm runners of one process (a server's local executor, a Celery worker).
+
+    Environments are leased exclusively (one job per environment copy at a
+    time), so one runner per environment copy serves every job that lands in it.
+    """
+
+    def __init__(self, home_root: Path, *, enabled: bool = True, max_runs: int = 1000) -> None:
+        self.home_root = home_root
+        self.enabled = enabled
+        self.max_runs = max_runs
+        self._servers: dict[str, ForkServer] = {}
+        self._identities: dict[str, _Identity] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._failed: dict[_Identity, str] = {}
+
+    @contextlib.asynccontextmanager
+    async def lease(self, python: Path, isolation: str) -> AsyncIterator[ForkServer | str]:
+        """The runner for `python`, held for one job; or why this job runs cold."""
+        if not self.enabled:
+            yield "warm runners are turned off (ASSAY_WARM_RUNNERS=0)"
+            return
+        if isolation != "bwrap":
+            yield f"warm runners need bubblewrap isolation, not {isolation!r}"
+            return
+        key = str(python)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            server = await self._ready(python)
+            try:
+                yield server
+            finally:
+                if isinstance(server, ForkServer):
+                    await asyncio.to_thread(_clear_home, server.home)
+
+    async def _ready(self, python: Path) -> ForkServer | str:
+        key = str(python)
+        identity = _identity(python)
+        server = self._servers.get(key)
+        if server is not None and (not server.alive or self._identities.get(key) != identity
+                                   or server.runs >= self.max_runs):
+            await self.discard(python)
+            server = None
+        if server is not None:
+            return server
+        if identity in self._failed:
+            return self._failed[identity]
+        home = self.home_root / f"warm-{safe_name(python.parent.parent.name)}-{os.getpid()}-" \
+            f"{len(self._identities)}"
+        runner_dir = _runner_dir(home)
+        await asyncio.to_thread(_install_runner, home, runner_dir)
+        try:
+            server = await ForkServer.start(
+                [str(python), "-s", str(runner_dir / "_warm_main.py"), str(runner_dir),
+                 str(home / ".tmp" / "warm-up")], home=home,
+                readonly_paths=[*environment_root(python), runner_dir])
+        except ForkServerError as exc:
+            reason = f"the warm runner did not start: {exc}"
+            log.warning("%s", reason)
+            self._failed[identity] = reason[:2000]
+            return self._failed[identity]
+        if server.ready.threads > 1:
+            await server.close()
+            reason = ("the environment's pytest plugins start threads when imported, so a "
+                      "forked copy would be unsafe")
+            self._failed[identity] = reason
+            return reason
+        self._servers[key] = server
+        self._identities[key] = identity
+        return server
+
+    async def discard(self, python: Path) -> None:
+        """Stop the runner for `python` (it failed a job, or its environment changed)."""
+        server = self._servers.pop(str(python), None)
+        self._identities.pop(str(python), None)
+        if server is not None:
+            await server.close()
+            await asyncio.to_thread(shutil.rmtree, server.home, True)
+            await asyncio.to_thread(shutil.rmtree, _runner_dir(server.home), True)
+
+    def server_pid(self, python: Path) -> int | None:
+        """The host pid of the process tree serving `python` now (its reaper), if any."""
+        server = self._servers.get(str(python))
+        return server.proc.pid if server is not None and server.alive else None
+
+    async def close(self) -> None:
+        for key in list(self._servers):
+            await self.discard(Path(key))
+
+
+def _runner_dir(home: Path) -> Path:
+    return home.with_name(home.name + ".runner")
+
+
+def _install_runner(home: Path, runner_dir: Path) -> None:
+    """A fresh home and a fresh copy of the runner's files (world-readable, ours)."""
+    for path in (home, runner_dir):
+        shutil.rmtree(path, ignore_errors=True)
+    runner_dir.mkdir(parents=True, mode=0o755)
+    runner_dir.chmod(0o755)
+    for source in RUNNER_FILES:
+        target = runner_dir / source.name
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
+
+
+def _clear_home(home: Path) -> None:
+    """Remove what a job left in the runner's directory besides its workspace.
+
+    As root the directory is not the sandbox's to write in; as another user it is
+    (one uid for all), and nothing one job leaves may reach the next.
+    """
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(home):
+            if entry.name not in (".home", ".tmp"):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+def project_names(ws: Workspace) -> set[str]:
+    """Top-level import names the job's project could provide, generously counted.
+
+    Every directory and module name in the project's top levels (and one level
+    down, for `src/`, `lib/` and similar layouts), plus what its site files
+    name: a false positive only costs a cold start, a miss would run the
+    environment's copy of the project's code.
+    """
+    names: set[str] = set()
+    roots = [ws.project]
+    for depth in range(PROJECT_SCAN_DEPTH):
+        below: list[Path] = []
+        for root in roots:
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(root):
+                    if entry.name.startswith("."):
+                        continue
+                    names.add(entry.name.split(".", 1)[0])
+                    if depth == 0 and entry.is_dir(follow_symlinks=False):
+                        below.append(Path(entry.path))
+        roots = below
+    site = ws.plugin_dir / "site"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(site):
+            names.add(entry.name.split(".", 1)[0].split("-", 1)[0])
+            if entry.name.endswith(".dist-info"):
+                top = Path(entry.path) / "top_level.txt"
+                with contextlib.suppress(OSError):
+                    names.update(top.read_text("utf-8").split())
+    return names
+
+
+def unsafe_reason(server: ForkServer, ws: Workspace) -> str | None:
+    """Why `ws`'s job must not run in `server`, or None when a warm start is safe."""
+    clash = sorted(project_names(ws) & server.ready.modules)
+    if clash:
+        return (f"the project provides {', '.join(clash[:5])}, which the warm runner has "
+                "already imported")
+    return None

@@ -1,0 +1,312 @@
+"""Warm runners end to end: real bubblewrap, real forked pytest, compared with cold runs.
+
+The promise is that a warm start changes nothing but the start-up cost: the same
+suite gives the same outcome for every test warm and cold, nothing one job does
+reaches the next, and cancel, timeouts and fallbacks behave as they do cold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import textwrap
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from assay.runner import Job, JobItem
+from assay.runner.warm import WarmRunners
+from assay.snapshots import snapshot_tree
+from tests.worker.conftest import ISOLATIONS, Recorded, code, make_job, record, ref
+from tests.worker.test_runner import _processes_with, until
+
+pytestmark = pytest.mark.skipif("bwrap" not in ISOLATIONS,
+                                reason="warm runners need bubblewrap")
+T = TypeVar("T")
+
+SUITE: list[JobItem] = [
+    code("hypothesis", textwrap.dedent("""
+        from hypothesis import given, strategies as st
+
+        @given(st.integers(), st.integers())
+        def test_addition_commutes(a, b):
+            assert a + b == b + a
+
+        @given(st.lists(st.integers()))
+        def test_sorted_is_idempotent_but_reversal_is_not(xs):
+            assert sorted(sorted(xs)) == sorted(xs)
+            assert list(reversed(xs)) == xs  # fails for [0, 1]: hypothesis finds it
+    """)),
+    code("globals", textwrap.dedent("""
+        import json
+        import pytest
+
+        def test_patches_a_module_the_runner_holds():
+            json.dumps = lambda *a, **k: "patched"
+            pytest.assay_leak = True
+            assert json.dumps({}) == "patched"
+
+        def test_sees_its_own_patch():
+            assert json.dumps({}) == "patched"
+    """)),
+    code("threads", textwrap.dedent("""
+        import subprocess, sys, threading
+
+        def test_thread_and_subprocess():
+            box = []
+            t = threading.Thread(target=lambda: box.append(threading.get_ident()))
+            t.start(); t.join()
+            out = subprocess.run([sys.executable, "-c", "print(6 * 7)"],
+                                 capture_output=True, text=True, check=True).stdout
+            assert box and out.strip() == "42"
+
+        def test_daemon_thread_left_running():
+            import time
+            threading.Thread(target=time.sleep, args=(300,), daemon=True).start()
+    """)),
+    code("fixtures", textwrap.dedent("""
+        import os
+
+        def test_tmp_path(tmp_path):
+            (tmp_path / "f.txt").write_text("x")
+            assert (tmp_path / "f.txt").read_text() == "x"
+
+        def test_monkeypatch(monkeypatch):
+            monkeypatch.setenv("ASSAY_WARM_PROBE", "1")
+            monkeypatch.setattr(os, "getcwd", lambda: "/nowhere")
+            assert os.environ["ASSAY_WARM_PROBE"] == "1" and os.getcwd() == "/nowhere"
+
+        def test_monkeypatch_was_undone():
+            assert "ASSAY_WARM_PROBE" not in os.environ and os.getcwd() != "/nowhere"
+    """)),
+    code("mixed", textwrap.dedent("""
+        import pytest
+
+        def test_fails():
+            assert 2 + 2 == 5
+
+        @pytest.mark.skip(reason="not today")
+        def test_skipped():
+            pass
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup broke")
+
+        def test_errors(broken):
+            pass
+    """)),
+    code("syntax", "def test_broken(:\n    pass\n"),
+    code("crash", "import os\n\ndef test_exit():\n    os._exit(3)\n"),
+    code("after_crash", "def test_ok():\n    pass\n"),
+]
+
+
+def _outcomes(rec: Recorded) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    return {key: (r.outcome, [(t["nodeid"].rsplit("::", 1)[-1], t["outcome"]) for t in r.tests])
+            for key, r in rec.results.items()}
+
+
+def _job(job: Job, job_id: str) -> Job:
+    return dataclasses.replace(job, job_id=job_id)
+
+
+def _warm_run(scenario: Callable[[WarmRunners], Awaitable[T]], home: Path,
+              **kwargs: bool | int) -> T:
+    async def main() -> T:
+        warm = WarmRunners(home, **kwargs)  # type: ignore[arg-type]
+        try:
+            return await scenario(warm)
+        finally:
+            await warm.close()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def warm_home(scratch: Path) -> Path:
+    home = scratch / "warm"
+    home.mkdir()
+    return home
+
+
+def test_a_suite_gives_the_same_outcome_for_every_test_warm_and_cold(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    job = make_job(base_python, scratch, SUITE, isolation="bwrap")
+    cold = asyncio.run(record(_job(job, "cold")))
+
+    async def twice(warm: WarmRunners) -> list[Recorded]:
+        return [await record(_job(job, f"warm-{n}"), warm=warm) for n in range(2)]
+
+    warm_runs = _warm_run(twice, warm_home)
+    expected = _outcomes(cold)
+    assert expected["hypothesis"][1] == [
+        ("test_addition_commutes", "passed"),
+        ("test_sorted_is_idempotent_but_reversal_is_not", "failed")]
+    assert expected["crash"][0] == "error" and expected["after_crash"][0] == "passed"
+    assert cold.outcome.start == "cold"
+    for rec in warm_runs:  # the second run also shows nothing leaked from the first
+        assert _outcomes(rec) == expected
+        assert rec.outcome.start == "warm", rec.outcome.start_note
+        assert {r.start for r in rec.results.values()} == {"warm"}
+    assert "xs=[0, 1]" in (warm_runs[0].results["hypothesis"].failure or "")
+
+
+def test_nothing_one_warm_job_leaves_reaches_the_next(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    token = f"assay-warm-daemon-{scratch.name}"
+    leaver = textwrap.dedent(f"""
+        import os, subprocess, sys
+        import pytest
+
+        PLACES = ["/tmp", "/var/tmp", "/dev/shm", os.path.dirname(os.getcwd()),
+                  os.path.dirname(os.path.dirname(os.getcwd())), os.path.expanduser("~")]
+
+        def test_leaves_things_behind():
+            written = []
+            for d in PLACES:
+                try:
+                    open(os.path.join(d, "assay-left-behind"), "w").write("x")
+                    written.append(d)
+                except OSError:
+                    pass
+            print("wrote in", written)
+            assert written, "found nowhere to leave a file"
+            os.environ["ASSAY_LEFT_BEHIND"] = "1"
+            pytest.assay_left_behind = True
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "{token}"],
+                             start_new_session=True)
+    """)
+    checker = textwrap.dedent("""
+        import os
+        import pytest
+
+        PLACES = ["/tmp", "/var/tmp", "/dev/shm", os.path.dirname(os.getcwd()),
+                  os.path.dirname(os.path.dirname(os.getcwd())), os.path.expanduser("~")]
+
+        def test_finds_nothing():
+            left = [d for d in PLACES if os.path.exists(os.path.join(d, "assay-left-behind"))]
+            assert left == []
+            assert "ASSAY_LEFT_BEHIND" not in os.environ
+            assert not hasattr(pytest, "assay_left_behind")
+    """)
+
+    async def scenario(warm: WarmRunners) -> tuple[Recorded, Recorded, int]:
+        first = await record(make_job(base_python, scratch, [code("leaver", leaver)],
+                                      isolation="bwrap"), warm=warm)
+        daemons_after_first = len(_processes_with(token))
+        second = await record(_job(make_job(base_python, scratch, [code("checker", checker)],
+                                            isolation="bwrap"), "second"), warm=warm)
+        return first, second, daemons_after_first
+
+    first, second, daemons = _warm_run(scenario, warm_home)
+    assert first.results["leaver"].outcome == "passed", first.results["leaver"].failure
+    assert first.outcome.start == second.outcome.start == "warm"
+    assert daemons == 0, "the job's setsid child outlived its job"
+    assert second.results["checker"].outcome == "passed", second.results["checker"].failure
+
+
+def test_cancel_kills_a_warm_jobs_whole_tree(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    token = f"assay-warm-orphan-{scratch.name}"
+    source = textwrap.dedent(f"""
+        import subprocess, sys, time
+
+        def test_spawns():
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "{token}"],
+                             start_new_session=True)
+            time.sleep(300)
+    """)
+    job = make_job(base_python, scratch, [code("sleeper", source),
+                                          code("later", "def test_x():\n    pass\n")],
+                   isolation="bwrap")
+
+    async def scenario(warm: WarmRunners) -> tuple[Recorded, Recorded]:
+        cancel = asyncio.Event()
+        task = asyncio.create_task(record(job, cancel, warm=warm))
+        await until(lambda: bool(_processes_with(token)), "the setsid child to start")
+        cancel.set()
+        rec = await asyncio.wait_for(task, 60)
+        await until(lambda: not _processes_with(token), "the setsid child to be killed")
+        after = await record(dataclasses.replace(
+            job, job_id="after", items=[code("next", "def test_ok():\n    pass\n")]), warm=warm)
+        return rec, after
+
+    rec, after = _warm_run(scenario, warm_home)
+    assert rec.outcome.cancelled and rec.outcome.start == "warm"
+    assert rec.results["sleeper"].outcome == "error"
+    assert rec.results["later"].outcome == "error"
+    assert after.results["next"].outcome == "passed" and after.outcome.start == "warm"
+
+
+def test_a_per_test_timeout_fails_that_test_and_the_batch_goes_on_warm(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    job = make_job(base_python, scratch, [
+        code("loop", "def test_loop():\n    while True:\n        pass\n"),
+        code("after_loop", "def test_ok():\n    pass\n"),
+    ], isolation="bwrap", test_timeout_s=1.0)
+
+    rec = _warm_run(lambda warm: record(job, warm=warm), warm_home)
+    assert rec.results["loop"].outcome == "failed"
+    assert "timed out after 1s" in (rec.results["loop"].failure or "")
+    assert rec.results["after_loop"].outcome == "passed"
+    assert rec.outcome.start == "warm"
+
+
+def test_a_project_providing_a_module_the_runner_holds_runs_cold(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    project = scratch / "proj"
+    (project / "pluggy").mkdir(parents=True)  # a name pytest itself imports
+    (project / "pluggy" / "notes.txt").write_text("not code")
+    (project / "test_it.py").write_text("def test_ok():\n    pass\n")
+    _, snap = snapshot_tree(project, scratch / "snaps")
+    snap.chmod(0o755)
+    job = make_job(base_python, scratch, [ref("r", "test_it.py::test_ok")],
+                   isolation="bwrap", snapshot=snap)
+
+    rec = _warm_run(lambda warm: record(job, warm=warm), warm_home)
+    assert rec.results["r"].outcome == "passed", rec.results["r"].failure
+    assert rec.outcome.start == "cold" and rec.results["r"].start == "cold"
+    assert "provides pluggy" in (rec.outcome.start_note or "")
+
+
+def test_turned_off_every_job_runs_cold_and_says_why(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    job = make_job(base_python, scratch, [code("ok", "def test_ok():\n    pass\n")],
+                   isolation="bwrap")
+    rec = _warm_run(lambda warm: record(job, warm=warm), warm_home, enabled=False)
+    assert rec.results["ok"].outcome == "passed"
+    assert rec.outcome.start == "cold"
+    assert "turned off" in (rec.outcome.start_note or "")
+
+
+def test_the_runner_restarts_when_its_environment_changes(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    job = make_job(base_python, scratch, [code("ok", "def test_ok():\n    pass\n")],
+                   isolation="bwrap")
+    cfg = base_python.parent.parent / "pyvenv.cfg"
+
+    async def scenario(warm: WarmRunners) -> tuple[int, int, bool]:
+        await record(job, warm=warm)
+        first = warm.server_pid(base_python)
+        assert first is not None
+        stat = cfg.stat()
+        os.utime(cfg, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        rec = await record(_job(job, "after-rebuild"), warm=warm)
+        assert rec.outcome.start == "warm"
+        second = warm.server_pid(base_python)
+        assert second is not None
+        return first, second, Path(f"/proc/{first}").exists()  # noqa: ASYNC240
+
+    first, second, old_alive = _warm_run(scenario, warm_home)
+    assert first != second and not old_alive
