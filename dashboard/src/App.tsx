@@ -9,6 +9,7 @@ import { ProjectProvider } from "./components/project";
 import { LoginPage } from "./pages/LoginPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { TestCasesPage } from "./pages/TestCasesPage";
+import { TestCasePage } from "./pages/TestCasePage";
 import { ExecutionPage } from "./pages/ExecutionPage";
 import { OrchestratorPage } from "./pages/OrchestratorPage";
 import { SettingsPage } from "./pages/SettingsPage";
@@ -45,6 +46,7 @@ function Authed() {
                 <Route path="/" element={<Navigate to="/tests" replace />} />
                 <Route path="/projects" element={<ProjectsPage />} />
                 <Route path="/tests" element={<TestCasesPage />} />
+                <Route path="/tests/:testId" element={<TestCasePage />} />
                 <Route path="/execution" element={<ExecutionPage />} />
                 <Route path="/execution/:planId" element={<ExecutionPage />} />
                 <Route path="/insights" element={<InsightsPage />} />

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -16,6 +16,7 @@ MUTATING = [
     "New project", "Create project", "New test case", "AI Generate Tests", "Run selected",
     "Set status", "Add tag", "Remove tag", "Create test case", "Save changes", "Cancel",
     "Rerun failed", "Rerun all", "Poll", "Restart", "Add user", "Generate",
+    "Run test", "Edit test case", "Delete test case",
 ]
 
 
@@ -33,6 +34,32 @@ def shot(page: Page, name: str, hide: str | None = None) -> None:
                 if (n.nodeValue.includes(prefix)) n.nodeValue = n.nodeValue.split(prefix).join("…");
         }""", hide)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
+
+
+SIZES: dict[str, ViewportSize] = {
+    "1280": {"width": 1280, "height": 800}, "1920": {"width": 1920, "height": 1080},
+}
+"""The widths the dashboard must hold at: a laptop and a desktop screen."""
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+
+
+def shots(page: Page, name: str, hide: str | None = None) -> None:
+    """`docs/screenshots/<name>-1280.png` and `<name>-1920.png`: the page at both sizes.
+
+    Each size is checked first for what breaks a layout most: a page wider than the
+    window. The viewport the test had is restored afterwards.
+    """
+    before = page.viewport_size
+    for suffix, size in SIZES.items():
+        page.set_viewport_size(size)
+        assert no_sideways_scroll(page), f"{name} scrolls sideways at {suffix} px"
+        shot(page, f"{name}-{suffix}", hide=hide)
+    if before:
+        page.set_viewport_size(before)
 
 
 def login(page: Page, url: str, username: str, password: str) -> None:

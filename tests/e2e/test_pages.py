@@ -52,23 +52,23 @@ def test_every_page_renders_and_is_screenshotted(
 
     page.goto(f"{server.url}/login")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
-    h.shot(page, "login")
+    h.shots(page, "login")
     h.login(page, server.url, "admin", ADMIN_PASSWORD)
 
     h.nav(page, "Projects")
     expect(page.get_by_role("button", name="Open calc")).to_be_visible()
-    h.shot(page, "projects", hide=str(project_dir.parent))
+    h.shots(page, "projects", hide=str(project_dir.parent))
 
     h.nav(page, "Test Cases")
     table = page.get_by_role("table", name="Test cases")
     expect(table.get_by_role("row")).to_have_count(len(ids) + 1)
-    h.shot(page, "test-cases")
+    h.shots(page, "test-cases")
     table.get_by_role("button", name="add and div properties").click()
     editor = page.get_by_role("dialog", name="Edit test case")
     expect(editor.get_by_label("Test code")).to_contain_text("def test_add_is_commutative")
     # Syntax highlighting: keywords are wrapped in styled spans, not left as plain text.
     expect(editor.locator(".cm-line span", has_text="def").first).to_be_visible()
-    h.shot(page, "test-case-editor")
+    h.shots(page, "test-case-editor")
     editor.get_by_role("button", name="Cancel").click()
     expect(editor).to_be_hidden()
 
@@ -77,31 +77,31 @@ def test_every_page_renders_and_is_screenshotted(
     generate.get_by_role("radio", name="A function").check()
     generate.get_by_role("combobox", name="Function").fill("calc:add")
     expect(generate.get_by_role("button", name="Generate")).to_be_enabled()
-    h.shot(page, "ai-generate")
+    h.shots(page, "ai-generate")
     generate.get_by_role("button", name="Cancel").click()
     expect(generate).to_be_hidden()
 
     h.nav(page, "Test Execution")
     expect(page.get_by_role("list", name="Finished plans").get_by_role("link")).to_have_count(2)
     expect(page.get_by_role("status", name="Plan status")).to_have_text("failed")
-    h.shot(page, "execution")
+    h.shots(page, "execution")
     page.get_by_role("link", name="Plan nightly").click()
     runs = page.get_by_role("table", name="Test runs")
     broken = runs.get_by_role("button", name="test_broken")
     broken.click()
     expect(runs.get_by_role("heading", name="Failure")).to_be_visible()
     expect(runs.locator("pre.failure")).to_contain_text("assert")
-    h.shot(page, "execution-detail")
+    h.shots(page, "execution-detail")
 
     h.nav(page, "Insights")
     expect(page.get_by_text("Pass rate over time")).to_be_visible()
-    h.shot(page, "insights")
+    h.shots(page, "insights")
 
     h.nav(page, "Orchestrator")
     expect(page.get_by_role("status", name="Orchestrator status")).to_be_visible()
     page.get_by_role("button", name="Poll").click()
     expect(page.get_by_role("status", name="Poll result")).to_contain_text("Poll done")
-    h.shot(page, "orchestrator")
+    h.shots(page, "orchestrator")
 
     h.nav(page, "Settings")
     page.get_by_label("Token name").fill("ci")
@@ -109,11 +109,11 @@ def test_every_page_renders_and_is_screenshotted(
     expect(page.get_by_role("status", name="New token")).to_contain_text("Copy it now")
     page.get_by_role("button", name="Done").click()  # keep the secret out of the picture
     expect(page.get_by_role("button", name="Revoke ci")).to_be_visible()
-    h.shot(page, "settings")
+    h.shots(page, "settings")
 
     h.nav(page, "Users")
     expect(page.get_by_role("table", name="Users").get_by_text("vera")).to_be_visible()
-    h.shot(page, "users")
+    h.shots(page, "users")
 
     # An expired session sends the user back to the login page, with a message.
     page.evaluate("""() => {
@@ -123,4 +123,4 @@ def test_every_page_renders_and_is_screenshotted(
     page.reload()
     expect(page).to_have_url(f"{server.url}/login")
     expect(page.get_by_role("alert")).to_contain_text("Your session expired")
-    h.shot(page, "login-expired")
+    h.shots(page, "login-expired")

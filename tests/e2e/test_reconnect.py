@@ -49,7 +49,7 @@ def test_page_survives_a_server_restart_mid_plan_and_catches_up(
     expect(notice).to_contain_text("Live updates disconnected — reconnecting…", timeout=15_000)
     expect(live).to_have_text(re.compile(r"^(Offline|Connecting)$"))
     expect(status).to_be_visible()  # the last known state stays on screen
-    h.shot(page, "execution-reconnecting")
+    h.shots(page, "execution-reconnecting")
 
     # A new server on the same port, data dir and database; the page was never reloaded.
     again = start_server(port=server.port)

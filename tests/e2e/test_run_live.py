@@ -86,7 +86,7 @@ def test_write_run_and_watch_a_test_case_pass_live(
     runs = page.get_by_role("table", name="Test runs")
     row = runs.get_by_role("row").filter(has_text="sleepy")
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "running")
-    h.shot(page, "execution-running")
+    h.shots(page, "execution-running")
     expect(status).to_have_text("passed", timeout=60_000)
 
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "passed")

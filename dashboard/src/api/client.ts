@@ -1,5 +1,7 @@
 // A small fetch wrapper: bearer token, JSON, and errors a person can read.
 
+import type { Page, PlanDetail, Run } from "./types";
+
 export interface ValidationItem {
   loc?: (string | number)[];
   msg: string;
@@ -65,7 +67,8 @@ export async function api<T>(
   body?: unknown,
   opts: { query?: Query; auth?: boolean } = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  // X-Assay-Client: the server records the plans the dashboard creates as triggered by it.
+  const headers: Record<string, string> = { Accept: "application/json", "X-Assay-Client": "dashboard" };
   const token = hooks.token();
   if (token && opts.auth !== false) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -107,4 +110,37 @@ export function unavailable(err: unknown, what: string): string | null {
     return `${what}: not available on this server yet.`;
   }
   return null;
+}
+
+/** Runs per request when a plan's runs are read from `GET /execution/plans/{id}/runs`. */
+export const RUNS_PAGE = 200;
+
+/**
+ * A plan's detail with its runs, all of them (or the first `maxRuns`).
+ *
+ * `GET /execution/plans/{id}` holds only the plan's first runs (100); `total` says how
+ * many it has. The rest are read from `/runs` by offset, a few pages at a time, and
+ * appended in plan order (the order is stable: a plan's runs are fixed at creation).
+ */
+export async function getPlanDetail(
+  id: string,
+  opts: { maxRuns?: number; parallel?: number } = {},
+): Promise<PlanDetail> {
+  const path = `/execution/plans/${encodeURIComponent(id)}`;
+  const plan = await get<PlanDetail>(path);
+  const want = Math.min(plan.total, opts.maxRuns ?? Number.POSITIVE_INFINITY);
+  if (plan.runs.length >= want) return plan;
+  const offsets: number[] = [];
+  for (let offset = plan.runs.length; offset < want; offset += RUNS_PAGE) offsets.push(offset);
+  const pages: Run[][] = new Array<Run[]>(offsets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < offsets.length) {
+      const i = next++;
+      const limit = Math.min(RUNS_PAGE, want - offsets[i]);
+      pages[i] = (await get<Page<Run>>(`${path}/runs`, { offset: offsets[i], limit })).items;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, offsets.length) }, worker));
+  return { ...plan, runs: [...plan.runs, ...pages.flat()] };
 }

@@ -84,6 +84,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change your own password; the answer is a new access token for this session.
+         *
+         *     Every other login of yours (access tokens issued before the change, in any browser)
+         *     stops working at once; your API tokens keep working: revoke them under
+         *     `/tokens` if they may be known to someone else. Wrong current passwords count
+         *     towards the same throttle as failed logins.
+         */
+        post: operations["change_password_api_v1_auth_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -123,6 +148,31 @@ export interface paths {
          *     re-reads the user.
          */
         patch: operations["update_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description Set another user's password: the one given, or a generated one answered once.
+         *
+         *     The user's logins (access tokens) from before stop working at once; their API
+         *     tokens keep working (revoke them, or disable the user, to cut those off too).
+         *     To change your own password, use `POST /auth/password`, which asks for the
+         *     current one.
+         */
+        post: operations["reset_password_api_v1_users__user_id__password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/tokens": {
@@ -395,6 +445,26 @@ export interface paths {
         patch: operations["update_test_api_v1_tests__test_id__patch"];
         trace?: never;
     };
+    "/api/v1/tests/{test_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Test Runs
+         * @description The test case's runs, newest first: status, duration, failure, plan and snapshot.
+         */
+        get: operations["test_runs_api_v1_tests__test_id__runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tests/bulk": {
         parameters: {
             query?: never;
@@ -428,6 +498,9 @@ export interface paths {
         /**
          * Create
          * @description Queue a plan; the orchestrator is woken by its `plan.queued` event at once.
+         *
+         *     Without a `name`, the plan is named after what it runs ("tags: smoke · 4 tests",
+         *     "3 tests: test_a, test_b, …"); its trigger is the client that sent it.
          */
         post: operations["create_api_v1_execution_plans_post"];
         delete?: never;
@@ -443,8 +516,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Plan */
+        /**
+         * Read Plan
+         * @description The plan, its counts, and its first 100 runs; `GET /plans/{id}/runs` pages the rest.
+         */
         get: operations["read_plan_api_v1_execution_plans__plan_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/execution/plans/{plan_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description A plan's runs in plan order, a page at a time; `status` (repeatable) filters.
+         */
+        get: operations["list_runs_api_v1_execution_plans__plan_id__runs_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -547,6 +643,30 @@ export interface paths {
          * @description Stop the orchestrator cleanly (running work goes back to the queue) and start it.
          */
         post: operations["restart_api_v1_execution_orchestrator_restart_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/execution/plans/{plan_id}/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan Estimate
+         * @description Seconds the plan has left: each unfinished test's median past duration.
+         *
+         *     The medians are of each test's last few finished runs (passed, failed or errored)
+         *     in earlier plans; a test without any is guessed at this plan's mean so far. A
+         *     finished plan has nothing left (`remaining_s` 0).
+         */
+        get: operations["plan_estimate_api_v1_execution_plans__plan_id__estimate_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1452,6 +1572,21 @@ export interface components {
             /** Flaky */
             flaky: components["schemas"]["FlakyTest"][];
         };
+        /**
+         * LastRun
+         * @description A test case's latest finished run (passed, failed, error or skipped).
+         */
+        LastRun: {
+            /** Run Id */
+            run_id: string;
+            /** Plan Id */
+            plan_id: string;
+            status: components["schemas"]["RunStatus"];
+            /** Duration S */
+            duration_s: number | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
         /** Latency */
         Latency: {
             /** P50 */
@@ -1627,6 +1762,19 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[RunOut] */
+        Page_RunOut_: {
+            /** Items */
+            items: components["schemas"]["RunOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[TestCaseOut] */
         Page_TestCaseOut_: {
             /** Items */
@@ -1639,6 +1787,52 @@ export interface components {
             offset: number;
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** Page[TestRunHistoryOut] */
+        Page_TestRunHistoryOut_: {
+            /** Items */
+            items: components["schemas"]["TestRunHistoryOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * PasswordChange
+         * @description Your own password: the one you log in with now, and the new one.
+         */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /**
+             * New Password
+             * @description At least 8 characters.
+             */
+            new_password: string;
+        };
+        /**
+         * PasswordReset
+         * @description An admin's reset of another user's password: a given one, or one generated.
+         */
+        PasswordReset: {
+            /**
+             * Password
+             * @description The new password (at least 8 characters); left out, one is generated.
+             */
+            password?: string | null;
+        };
+        /** PasswordResetDone */
+        PasswordResetDone: {
+            user: components["schemas"]["UserOut"];
+            /**
+             * Password
+             * @description The generated password, shown only in this answer; null when you gave one.
+             */
+            password: string | null;
         };
         /** PathSource */
         PathSource: {
@@ -1703,7 +1897,13 @@ export interface components {
             selection: unknown;
             test_case_ids?: null;
         });
-        /** PlanDetail */
+        /**
+         * PlanDetail
+         * @description A plan with its first runs inline; `GET /execution/plans/{id}/runs` pages them all.
+         *
+         *     `runs` holds at most the first 100 in plan order. When `total` is larger,
+         *     `runs_next_cursor` is the `cursor` of the next page of `/runs` (or use `offset`).
+         */
         PlanDetail: {
             /** Id */
             id: string;
@@ -1739,11 +1939,73 @@ export interface components {
             };
             /**
              * Total
+             * @description The plan's runs, all of them (sum of `counts`).
              * @default 0
              */
             total: number;
-            /** Runs */
+            /**
+             * Runs
+             * @description The first runs in plan order (at most 100).
+             */
             runs?: components["schemas"]["RunOut"][];
+            /**
+             * Runs Next Cursor
+             * @description `cursor` for `GET /execution/plans/{id}/runs` after `runs`.
+             */
+            runs_next_cursor?: string | null;
+        };
+        /**
+         * PlanEstimateOut
+         * @description Seconds a plan has left, and what the estimate is based on.
+         *
+         *     A client ticks it down between answers: at `as_of + t`, what is left is
+         *     `queued_s` plus, for each running run, `max(expected_s - elapsed_s - t, 0)`.
+         */
+        PlanEstimateOut: {
+            /** Plan Id */
+            plan_id: string;
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Remaining S
+             * @description Seconds left at `as_of`; null when there is nothing to go by (no past runs of these tests and none of this plan's finished).
+             */
+            remaining_s: number | null;
+            /**
+             * Queued S
+             * @description Expected seconds of the runs not started yet.
+             */
+            queued_s: number;
+            /** Running */
+            running: components["schemas"]["RunningEstimate"][];
+            /**
+             * Unfinished
+             * @description Runs not finished yet.
+             */
+            unfinished: number;
+            /**
+             * With History
+             * @description Of those, the runs whose test has past runs.
+             */
+            with_history: number;
+            /**
+             * Samples
+             * @description Past runs of those tests the estimate is from.
+             */
+            samples: number;
+            /**
+             * Window
+             * @description At most this many past runs of each test are used.
+             */
+            window: number;
+            /**
+             * Fallback S
+             * @description Mean duration of this plan's finished tests: the guess for a test without past runs.
+             */
+            fallback_s: number | null;
         };
         /** PlanFinished */
         PlanFinished: {
@@ -1802,6 +2064,7 @@ export interface components {
             };
             /**
              * Total
+             * @description The plan's runs, all of them (sum of `counts`).
              * @default 0
              */
             total: number;
@@ -1949,9 +2212,16 @@ export interface components {
             updated_at: string;
             /**
              * Test Count
+             * @description Its test cases, archived ones not counted.
              * @default 0
              */
             test_count: number;
+            /**
+             * Archived Count
+             * @description Its archived test cases.
+             * @default 0
+             */
+            archived_count: number;
             /**
              * Settings
              * @default {}
@@ -2069,6 +2339,8 @@ export interface components {
             failure: string | null;
             /** Isolation */
             isolation: string | null;
+            /** Start */
+            start?: string | null;
             /** Details */
             details: {
                 [key: string]: unknown;
@@ -2083,6 +2355,26 @@ export interface components {
          * @enum {string}
          */
         RunStatus: "queued" | "running" | "passed" | "failed" | "error" | "skipped" | "cancelled";
+        /**
+         * RunningEstimate
+         * @description A run in progress: how long its test usually takes, and how long it has run.
+         */
+        RunningEstimate: {
+            /** Run Id */
+            run_id: string;
+            /** Test Case Id */
+            test_case_id: string | null;
+            /**
+             * Expected S
+             * @description Its test's median past duration (else this plan's mean); null if neither.
+             */
+            expected_s: number | null;
+            /**
+             * Elapsed S
+             * @description Seconds it has been running, at `as_of`.
+             */
+            elapsed_s: number;
+        };
         /** SandboxHealth */
         SandboxHealth: {
             /**
@@ -2240,6 +2532,8 @@ export interface components {
             updated_at: string;
             /** Version */
             version: number;
+            /** @description Its latest finished run; null when it never finished one. */
+            last_run?: components["schemas"]["LastRun"] | null;
         };
         /** TestCaseUpdate */
         TestCaseUpdate: {
@@ -2285,6 +2579,43 @@ export interface components {
             /** Failure */
             failure: string | null;
         };
+        /**
+         * TestRunHistoryOut
+         * @description One run of a test case, with the plan it ran in and the snapshot it ran on.
+         */
+        TestRunHistoryOut: {
+            /** Id */
+            id: string;
+            status: components["schemas"]["RunStatus"];
+            /** Attempt */
+            attempt: number;
+            /** Duration S */
+            duration_s: number | null;
+            /** Failure */
+            failure: string | null;
+            /** Isolation */
+            isolation: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Plan Id */
+            plan_id: string;
+            /** Plan Name */
+            plan_name: string;
+            plan_status: components["schemas"]["PlanStatus"];
+            plan_trigger: components["schemas"]["Trigger"];
+            /**
+             * Snapshot Hash
+             * @description The project snapshot it ran on (content hash).
+             */
+            snapshot_hash: string | null;
+        };
         /** TestStarted */
         TestStarted: {
             /**
@@ -2319,9 +2650,11 @@ export interface components {
         };
         /**
          * Trigger
+         * @description Where a plan came from: the API (a client that did not say), the dashboard, the
+         *     CLI, a generation, a rerun, the seed's `/execution/start`, or a suite import.
          * @enum {string}
          */
-        Trigger: "api" | "start" | "rerun" | "cli" | "generation" | "import";
+        Trigger: "api" | "dashboard" | "start" | "rerun" | "cli" | "generation" | "import";
         /** UserCreate */
         UserCreate: {
             /** Username */
@@ -2585,6 +2918,88 @@ export interface operations {
             };
         };
     };
+    change_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body cannot be read: it is not UTF-8 text of the declared media type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated: no bearer token, or one that is invalid, expired or revoked, or its user is disabled. */
+            401: {
+                headers: {
+                    /** @description `Bearer`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The current password is wrong. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`ASSAY_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is invalid: `detail` locates each problem, or says what to fix. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed attempts; try again after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_users_api_v1_users_get: {
         parameters: {
             query?: never;
@@ -2769,6 +3184,88 @@ export interface operations {
             };
             /** @description You are the last active admin, or a concurrent change. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`ASSAY_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is invalid: `detail` locates each problem, or says what to fix. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reset_password_api_v1_users__user_id__password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordReset"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetDone"];
+                };
+            };
+            /** @description The body cannot be read: it is not UTF-8 text of the declared media type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated: no bearer token, or one that is invalid, expired or revoked, or its user is disabled. */
+            401: {
+                headers: {
+                    /** @description `Bearer`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the caller's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such user. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3881,12 +4378,14 @@ export interface operations {
                 status?: components["schemas"]["TestStatus"][] | null;
                 origin?: components["schemas"]["Origin"][] | null;
                 priority?: components["schemas"]["Priority"][] | null;
-                /** @description Tests carrying every tag given. */
+                /** @description Tests carrying every tag given; a trailing `*` matches tags starting with the rest (`api*`: `api`, `api:v2`). */
                 tag?: string[] | null;
-                /** @description Search title, description, code. */
+                /** @description Case-insensitive text in the title, description, code or reference. */
                 q?: string | null;
                 sort?: "created_at" | "updated_at" | "title" | "priority" | "status";
                 order?: "asc" | "desc";
+                /** @description Also list archived test cases (hidden unless asked for, or unless `status` names `archived`). */
+                include_archived?: boolean;
                 /** @description Page size, at most 200. */
                 limit?: number;
                 /** @description Rows to skip. */
@@ -4247,6 +4746,73 @@ export interface operations {
             };
         };
     };
+    test_runs_api_v1_tests__test_id__runs_get: {
+        parameters: {
+            query?: {
+                /** @description Page size, at most 200. */
+                limit?: number;
+                /** @description Rows to skip. */
+                offset?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                test_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TestRunHistoryOut_"];
+                };
+            };
+            /** @description Not authenticated: no bearer token, or one that is invalid, expired or revoked, or its user is disabled. */
+            401: {
+                headers: {
+                    /** @description `Bearer`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the caller's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such test case. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is invalid: `detail` locates each problem, or says what to fix. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     bulk_update_api_v1_tests_bulk_post: {
         parameters: {
             query?: never;
@@ -4341,6 +4907,16 @@ export interface operations {
             query?: {
                 project_id?: string | null;
                 status?: components["schemas"]["PlanStatus"][] | null;
+                /** @description Text in the name, or an id prefix. */
+                q?: string | null;
+                /** @description Where the plan came from. */
+                trigger?: components["schemas"]["Trigger"][] | null;
+                /** @description Runs a test with this tag. */
+                tag?: string | null;
+                /** @description Created on or after this UTC day. */
+                created_from?: string | null;
+                /** @description Created on or before this UTC day. */
+                created_to?: string | null;
                 /** @description Page size, at most 200. */
                 limit?: number;
                 /** @description Rows to skip. */
@@ -4397,7 +4973,10 @@ export interface operations {
     create_api_v1_execution_plans_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Which client sends the request (`dashboard`, `cli`); recorded as the trigger of a plan it creates. Anything else, or none, is `api`. */
+                "X-Assay-Client"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4501,6 +5080,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanDetail"];
+                };
+            };
+            /** @description Not authenticated: no bearer token, or one that is invalid, expired or revoked, or its user is disabled. */
+            401: {
+                headers: {
+                    /** @description `Bearer`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the caller's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such execution plan. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is invalid: `detail` locates each problem, or says what to fix. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_execution_plans__plan_id__runs_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["RunStatus"][] | null;
+                /** @description Page size, at most 200. */
+                limit?: number;
+                /** @description Rows to skip. */
+                offset?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RunOut_"];
                 };
             };
             /** @description Not authenticated: no bearer token, or one that is invalid, expired or revoked, or its user is disabled. */
@@ -4881,6 +5528,66 @@ export interface operations {
             };
             /** @description This server runs without an orchestrator. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    plan_estimate_api_v1_execution_plans__plan_id__estimate_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanEstimateOut"];
+                };
+            };
+            /** @description Not authenticated: no bearer token, or one that is invalid, expired or revoked, or its user is disabled. */
+            401: {
+                headers: {
+                    /** @description `Bearer`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the caller's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such execution plan. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is invalid: `detail` locates each problem, or says what to fix. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -56,11 +56,21 @@ export type Project = Omit<Schemas["ProjectOut"], "last_import"> & { last_import
 export type ProjectEnvironment = Schemas["ProjectEnvironmentOut"];
 
 export type TestCase = Schemas["TestCaseOut"];
+/** A test case's latest finished run (on `TestCase.last_run`). */
+export type LastRun = Schemas["LastRun"];
+/** One run in a test case's history (`GET /tests/{id}/runs`). */
+export type TestRunHistory = Schemas["TestRunHistoryOut"];
+/** An admin's password reset: `password` is the generated one, shown once. */
+export type PasswordResetDone = Schemas["PasswordResetDone"];
 export type BulkResult = Schemas["BulkResult"];
 
 export type Run = Schemas["RunOut"];
 export type Plan = Sent<Schemas["PlanOut"], "counts">;
 export type PlanDetail = Sent<Schemas["PlanDetail"], "counts" | "runs">;
+/** A plan's time left, from its tests' past durations (`GET /execution/plans/{id}/estimate`). */
+export type PlanEstimate = Schemas["PlanEstimateOut"];
+export const TRIGGERS: Trigger[] = ["dashboard", "api", "cli", "generation", "rerun", "start", "import"];
+export const PLAN_STATUSES: PlanStatus[] = ["queued", "running", "passed", "failed", "error", "cancelled"];
 
 export type Metrics = Schemas["MetricsOut"];
 export type Health = Schemas["HealthOut"];

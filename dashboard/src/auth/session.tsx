@@ -27,6 +27,8 @@ interface Session {
   loadingUser: boolean;
   message: string | null;
   login: (username: string, password: string) => Promise<void>;
+  /** Continue with a new access token (the answer of a password change). */
+  adopt: (res: TokenResponse) => void;
   logout: (message?: string) => void;
   can: (role: Role) => boolean;
 }
@@ -77,13 +79,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     staleTime: 60_000,
   });
 
-  const login = useCallback(async (username: string, password: string) => {
-    const res = await api<TokenResponse>("POST", "/auth/login", { username, password }, { auth: false });
+  const adopt = useCallback((res: TokenResponse) => {
+    // The same user with a new token: keep showing them while `me` is read again.
+    const known = client.getQueriesData<User>({ queryKey: ["me"] }).map(([, u]) => u).find(Boolean);
+    if (known) client.setQueryData(["me", res.access_token], known);
     const next = { token: res.access_token, expiresAt: Date.now() + res.expires_in * 1000 };
     localStorage.setItem(KEY, JSON.stringify(next));
     setMessage(null);
     setStored(next);
-  }, []);
+  }, [client]);
+
+  const login = useCallback(
+    async (username: string, password: string) => {
+      adopt(await api<TokenResponse>("POST", "/auth/login", { username, password }, { auth: false }));
+    },
+    [adopt],
+  );
 
   const value = useMemo<Session>(() => {
     const user = me.data ?? null;
@@ -93,10 +104,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       loadingUser: !!stored && me.isPending,
       message,
       login,
+      adopt,
       logout,
       can: (role: Role) => !!user && LEVEL[user.role] >= LEVEL[role],
     };
-  }, [stored, me.data, me.isPending, message, login, logout]);
+  }, [stored, me.data, me.isPending, message, login, adopt, logout]);
 
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -145,3 +145,67 @@ export function BarList({
     </ol>
   );
 }
+
+function axisTime(s: number): string {
+  if (s === 0) return "0";
+  if (s < 1) return `${+(s * 1000).toFixed(s < 0.01 ? 1 : 0)} ms`;
+  return s >= 100 ? `${Math.round(s)} s` : `${+s.toFixed(1)} s`;
+}
+
+const OUTCOME_FILL: Record<string, string> = {
+  passed: "fill-ok",
+  failed: "fill-bad",
+  error: "fill-warn",
+};
+
+/**
+ * A test's runs, oldest to newest: one bar each, as tall as it took, coloured by
+ * outcome (skipped, cancelled and unfinished runs are grey stubs).
+ */
+export function RunHistoryChart({
+  runs,
+}: {
+  runs: { id: string; status: string; duration_s: number | null; when: string }[];
+}) {
+  const h = 220;
+  const pad = { l: 64, r: 8, t: 12, b: 10 };
+  const max = niceMax(Math.max(0, ...runs.map((r) => r.duration_s ?? 0)));
+  const iw = W - pad.l - pad.r;
+  const ih = h - pad.t - pad.b;
+  const bw = iw / Math.max(10, runs.length);
+  const y = (v: number) => pad.t + ih - (ih * v) / max;
+  const passed = runs.filter((r) => r.status === "passed").length;
+  const finished = runs.filter((r) => ["passed", "failed", "error"].includes(r.status)).length;
+  const label = finished
+    ? `Last ${runs.length} runs: ${passed} of ${finished} finished runs passed`
+    : `Last ${runs.length} runs: none finished yet`;
+  return (
+    <svg viewBox={`0 0 ${W} ${h}`} className="chart chart-runs" role="img" aria-label={label}>
+      {[0, 0.5, 1].map((f) => (
+        <g key={f}>
+          <line x1={pad.l} x2={W - pad.r} y1={y(max * f)} y2={y(max * f)} className="grid" />
+          <text x={pad.l - 6} y={y(max * f) + 4} className="axis axis-runs" textAnchor="end">
+            {axisTime(max * f)}
+          </text>
+        </g>
+      ))}
+      {runs.map((r, i) => {
+        const v = r.duration_s ?? 0;
+        const top = Math.min(y(v), y(0) - 2);
+        return (
+          <rect
+            key={r.id}
+            data-status={r.status}
+            x={pad.l + bw * i + bw * 0.15}
+            width={bw * 0.7}
+            y={top}
+            height={y(0) - top}
+            className={OUTCOME_FILL[r.status] ?? "fill-muted"}
+          >
+            <title>{`${r.when}: ${r.status}${r.duration_s == null ? "" : `, ${r.duration_s.toFixed(2)} s`}`}</title>
+          </rect>
+        );
+      })}
+    </svg>
+  );
+}

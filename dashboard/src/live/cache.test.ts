@@ -3,7 +3,6 @@ import { QueryClient } from "@tanstack/react-query";
 import type { PlanDetail } from "../api/types";
 import { applyEvents, Invalidator, keysFor, patchPlan } from "./cache";
 import type { LiveEvent } from "./eventLog";
-import { durationHistory, estimateRemaining, planProgress } from "./eta";
 import { planDetail, run } from "../test/fixtures";
 
 const plan = (): PlanDetail => planDetail([run("r1", { test_case_id: "a", name: "a" }), run("r2", { test_case_id: "b", name: "b" })]);
@@ -52,35 +51,5 @@ describe("patching the plan cache", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(client.getQueryState(["plan", "p1"])!.isInvalidated).toBe(true);
     inv.stop();
-  });
-});
-
-describe("estimated time left", () => {
-  const run = (status: string, duration_s: number | null, test_case_id: string | null = null) =>
-    ({ status, duration_s, test_case_id }) as Parameters<typeof estimateRemaining>[0][number];
-
-  it("uses this plan's mean duration for runs not yet finished", () => {
-    expect(estimateRemaining([run("passed", 2), run("failed", 4), run("queued", null), run("queued", null)])).toBe(6);
-    expect(estimateRemaining([run("passed", 2), run("running", null)])).toBe(1);
-  });
-
-  it("prefers a test's own past duration, and is unknown without any", () => {
-    expect(estimateRemaining([run("queued", null, "a")], { a: 7 })).toBe(7);
-    expect(estimateRemaining([run("queued", null, "a")])).toBeNull();
-    expect(estimateRemaining([run("passed", 1)])).toBe(0);
-  });
-
-  it("builds history from earlier plans, latest first", () => {
-    const h = durationHistory([
-      { runs: [{ ...plan().runs[0], status: "passed", duration_s: 3 }] },
-      { runs: [{ ...plan().runs[0], status: "passed", duration_s: 9 }] },
-    ]);
-    expect(h).toEqual({ a: 3 });
-  });
-
-  it("splits counts into passed / failed / other", () => {
-    expect(planProgress({ passed: 3, failed: 1, error: 1, skipped: 1, running: 2 }, 10)).toEqual({
-      passed: 3, failed: 2, other: 1, running: 2, done: 6, total: 10,
-    });
   });
 });

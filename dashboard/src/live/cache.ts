@@ -21,7 +21,13 @@ export function keysFor(ev: LiveEvent): QueryKey[] {
   return keys;
 }
 
-/** Patch a plan's cached detail with a test.started / test.finished event, at once. */
+/**
+ * Patch a plan's cached detail with a test.started / test.finished event, at once.
+ *
+ * The detail the server sends holds only a plan's first runs; `getPlanDetail` (api/client)
+ * reads the rest from `/runs`. A run the cache does not hold is left to the refetch the
+ * event also asks for (`keysFor`): its counts are not guessed here.
+ */
 export function patchPlan(plan: PlanDetail | undefined, ev: LiveEvent): PlanDetail | undefined {
   if (!plan || (ev.type !== "test.started" && ev.type !== "test.finished")) return plan;
   const runId = ev.payload.run_id as string | undefined;
@@ -36,12 +42,15 @@ export function patchPlan(plan: PlanDetail | undefined, ev: LiveEvent): PlanDeta
     ...before,
     status,
     duration_s: (ev.payload.duration_s as number | undefined) ?? before.duration_s,
+    started_at: (ev.payload.started_at as string | undefined) ?? before.started_at,
   };
   const counts = { ...plan.counts };
   counts[before.status] = Math.max(0, (counts[before.status] ?? 0) - 1);
   counts[status] = (counts[status] ?? 0) + 1;
   const planStatus = plan.status === "queued" ? "running" : plan.status;
-  return { ...plan, runs, counts, status: planStatus };
+  // The plan's clock starts with its first test, even before a refetch brings started_at.
+  const startedAt = plan.started_at ?? (ev.payload.started_at as string | undefined) ?? null;
+  return { ...plan, runs, counts, status: planStatus, started_at: startedAt };
 }
 
 /** Batches invalidations so a burst of test events costs one refetch per query. */

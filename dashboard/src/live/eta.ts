@@ -1,41 +1,97 @@
-import { FINAL_RUN, type PlanDetail, type Run } from "../api/types";
+import type { PlanEstimate } from "../api/types";
 
 /**
- * Seconds left for a plan, from durations already seen: each unfinished run is
- * expected to take its own past duration when known (`history`, by test case id),
- * else the mean of this plan's finished runs. Null when there is nothing to go by.
+ * Seconds a plan has left, `sinceMs` after the server answered `est`.
+ *
+ * The server knows each unfinished test's median past duration on this project
+ * (`GET /execution/plans/{id}/estimate`); between answers the running tests' part
+ * ticks down with the clock, never below zero (a test running longer than usual has
+ * "nothing left" of its estimate, not a negative time). Null: nothing to go by.
  */
-export function estimateRemaining(
-  runs: Pick<Run, "status" | "duration_s" | "test_case_id">[],
-  history: Record<string, number> = {},
+export function remainingAt(
+  est: Pick<PlanEstimate, "remaining_s" | "queued_s" | "running">,
+  sinceMs: number,
 ): number | null {
-  const finished = runs.filter((r) => FINAL_RUN.includes(r.status) && r.duration_s !== null);
-  const mean = finished.length ? finished.reduce((s, r) => s + (r.duration_s ?? 0), 0) / finished.length : null;
-  let total = 0;
-  for (const r of runs) {
-    if (FINAL_RUN.includes(r.status)) continue;
-    const past = r.test_case_id ? history[r.test_case_id] : undefined;
-    const guess = past ?? mean;
-    if (guess === null || guess === undefined) return null;
-    total += r.status === "running" ? guess / 2 : guess;
+  if (est.remaining_s === null || est.remaining_s === undefined) return null;
+  const dt = Math.max(sinceMs, 0) / 1000;
+  let left = est.queued_s;
+  for (const r of est.running) {
+    if (r.expected_s !== null && r.expected_s !== undefined) left += Math.max(r.expected_s - r.elapsed_s - dt, 0);
   }
-  return total;
+  return left;
 }
 
-/** Past duration of each test case, from earlier finished plans' runs (latest wins). */
-export function durationHistory(plans: Pick<PlanDetail, "runs">[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of plans)
-    for (const r of p.runs)
-      if (r.test_case_id && r.duration_s !== null && FINAL_RUN.includes(r.status) && !(r.test_case_id in out))
-        out[r.test_case_id] = r.duration_s;
-  return out;
+/** True when a running test has gone past what it usually takes. */
+export function overdue(est: Pick<PlanEstimate, "running">, sinceMs: number): boolean {
+  const dt = Math.max(sinceMs, 0) / 1000;
+  return est.running.some((r) => r.expected_s !== null && r.expected_s !== undefined && r.elapsed_s + dt > r.expected_s);
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** What the estimate is from, in words: "from 3 past runs of these tests". */
+export function estimateBasis(
+  est: Pick<PlanEstimate, "remaining_s" | "unfinished" | "with_history" | "samples" | "fallback_s">,
+): string {
+  if (est.remaining_s === null || est.remaining_s === undefined) return "no past runs of these tests";
+  if (est.with_history === 0) return "from this plan's finished tests";
+  const runs = plural(est.samples, "past run");
+  if (est.with_history >= est.unfinished) return `from ${runs} of ${est.unfinished === 1 ? "this test" : "these tests"}`;
+  return `from ${runs} of ${est.with_history} of ${est.unfinished} tests; the rest at this plan's average`;
+}
+
+/** Compact seconds for a countdown: "8 s", "1m 05s", "1h 02m". */
+export function clock(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  if (t < 60) return `${t} s`;
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = t % 60;
+  return h ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}m ${String(sec).padStart(2, "0")}s`;
+}
+
+/** The whole line: "about 8 s left · from 3 past runs of these tests", or "no estimate yet". */
+export function estimateText(est: PlanEstimate | undefined, sinceMs: number): string {
+  if (!est) return "estimating time left…";
+  const left = remainingAt(est, sinceMs);
+  if (left === null) return "no estimate yet";
+  const basis = estimateBasis(est);
+  if (left < 0.5) return `${overdue(est, sinceMs) ? "any moment now (running longer than usual)" : "almost done"} · ${basis}`;
+  return `about ${clock(left)} left · ${basis}`;
+}
+
+/** A plan's counts, each outcome apart: errors are not failures, skips not cancellations. */
 export function planProgress(counts: Partial<Record<string, number>>, total: number) {
   const c = (k: string) => counts[k] ?? 0;
   const passed = c("passed");
-  const failed = c("failed") + c("error");
-  const other = c("skipped") + c("cancelled");
-  return { passed, failed, other, running: c("running"), done: passed + failed + other, total };
+  const failed = c("failed");
+  const errors = c("error");
+  const skipped = c("skipped");
+  const cancelled = c("cancelled");
+  return {
+    passed,
+    failed,
+    errors,
+    skipped,
+    cancelled,
+    /** Failed or errored: what "Rerun failed" runs again. */
+    bad: failed + errors,
+    other: skipped + cancelled,
+    running: c("running"),
+    queued: c("queued"),
+    done: passed + failed + errors + skipped + cancelled,
+    total,
+  };
+}
+
+export type Progress = ReturnType<typeof planProgress>;
+
+/** "3 failed · 1 error · 2 skipped": the outcomes a person acts on, only those there are. */
+export function outcomeParts(p: Progress): { key: string; text: string; tone: string }[] {
+  const parts: { key: string; text: string; tone: string }[] = [];
+  if (p.failed) parts.push({ key: "failed", text: `${p.failed} failed`, tone: "bad-text" });
+  if (p.errors) parts.push({ key: "error", text: plural(p.errors, "error"), tone: "bad-text" });
+  if (p.skipped) parts.push({ key: "skipped", text: `${p.skipped} skipped`, tone: "muted" });
+  if (p.cancelled) parts.push({ key: "cancelled", text: `${p.cancelled} cancelled`, tone: "muted" });
+  return parts;
 }

@@ -1,43 +1,120 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useNavigate, useParams } from "react-router-dom";
-import { get, post } from "../api/client";
-import type { Page, Plan, PlanDetail, Run } from "../api/types";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { get, post, type Query } from "../api/client";
+import {
+  PLAN_STATUSES,
+  TRIGGERS,
+  type Page,
+  type Plan,
+  type PlanDetail,
+  type PlanEstimate,
+  type Run,
+} from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
 import { ago, Empty, ErrorNote, PriorityTag, ProgressBar, seconds, StatusBadge } from "../components/ui";
-import { durationHistory, estimateRemaining, planProgress } from "../live/eta";
+import { clock, estimateText, outcomeParts, planProgress, type Progress } from "../live/eta";
 
 const ACTIVE = new Set(["queued", "running"]);
+const PAGE_SIZE = 50;
 
-/** Time since the plan started; it ticks (alone, not the whole page) until the plan ends. */
-function Elapsed({ startedAt, finishedAt }: { startedAt: string | null; finishedAt: string | null }) {
-  const [now, setNow] = useState(() => Date.now());
-  const ticking = !!startedAt && !finishedAt;
-  useEffect(() => {
-    if (!ticking) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [ticking]);
-  if (!startedAt) return null;
-  const ms = (finishedAt ? new Date(finishedAt).getTime() : now) - new Date(startedAt).getTime();
-  return ms > 0 ? <span>elapsed {seconds(ms / 1000)}</span> : null;
+/** The plans list's view state, all of it in the URL (so a view is shared by its link). */
+const FILTERS = ["q", "status", "trigger", "tag", "from", "to"] as const;
+type Filter = (typeof FILTERS)[number];
+
+export function planQuery(params: URLSearchParams, projectId: string | null | undefined): Query {
+  const page = Math.max(0, Number(params.get("page") ?? 0) || 0);
+  return {
+    project_id: projectId,
+    q: params.get("q"),
+    status: params.get("status"),
+    trigger: params.get("trigger"),
+    tag: params.get("tag"),
+    created_from: params.get("from"),
+    created_to: params.get("to"),
+    limit: PAGE_SIZE,
+    offset: page * PAGE_SIZE,
+  };
 }
 
-function PlanRow({ plan, active }: { plan: Plan; active: boolean }) {
+/** The current time, every second while `on` (only the component using it re-renders). */
+function useNow(on: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!on) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [on]);
+  return now;
+}
+
+/** When the plan started: its own time, else its first run's (a live event may come first). */
+function startOf(plan: PlanDetail): string | null {
+  if (plan.started_at) return plan.started_at;
+  const times = plan.runs.map((r) => r.started_at).filter((t): t is string => !!t);
+  return times.length ? times.reduce((a, b) => (a < b ? a : b)) : null;
+}
+
+/** Elapsed and time left: they tick every second while the plan runs. */
+function PlanClock({ plan, estimate, estimatedAt }: { plan: PlanDetail; estimate?: PlanEstimate; estimatedAt: number }) {
+  const active = ACTIVE.has(plan.status);
+  const now = useNow(active);
+  const started = startOf(plan);
+  const end = plan.finished_at ? new Date(plan.finished_at).getTime() : now;
+  const elapsed = started ? Math.max(0, end - new Date(started).getTime()) / 1000 : null;
+  return (
+    <>
+      {elapsed !== null && (
+        <span aria-label="Elapsed time" title={`started ${new Date(started!).toISOString()}`}>
+          elapsed {active ? clock(elapsed) : seconds(elapsed)}
+        </span>
+      )}
+      {active && <span aria-label="Estimated time left">{estimateText(estimate, now - estimatedAt)}</span>}
+    </>
+  );
+}
+
+function Outcomes({ p, label }: { p: Progress; label: string }) {
+  const parts = outcomeParts(p);
+  return (
+    <span className="outcomes" aria-label={label}>
+      {parts.map((x) => (
+        <span key={x.key} className={x.tone} data-outcome={x.key}>
+          {x.text}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+function PlanRow({ plan, active, search }: { plan: Plan; active: boolean; search: string }) {
   const p = planProgress(plan.counts, plan.total);
+  const name = plan.name || `plan ${plan.id.slice(0, 8)}`;
   return (
     <li className={`plan-row${active ? " active" : ""}`}>
-      <Link to={`/execution/${plan.id}`} aria-label={`Plan ${plan.name || plan.id.slice(0, 8)}`} aria-current={active ? "true" : undefined}>
+      <Link
+        to={{ pathname: `/execution/${plan.id}`, search }}
+        aria-label={`Plan ${plan.name || plan.id.slice(0, 8)}`}
+        aria-current={active ? "true" : undefined}
+      >
         <div className="plan-row-head">
           <StatusBadge status={plan.status} />
-          <span className="plan-name">{plan.name || `plan ${plan.id.slice(0, 8)}`}</span>
+          <span className="plan-name" title={name}>
+            {name}
+          </span>
           <PriorityTag priority={plan.priority} />
         </div>
-        <ProgressBar label={`Progress of ${plan.name || plan.id.slice(0, 8)}`} {...p} />
-        <div className="muted small">
-          {p.done}/{p.total} · {p.failed ? <span className="bad-text">{p.failed} failed · </span> : null}
-          {ago(plan.created_at)}
+        <ProgressBar label={`Progress of ${name}`} passed={p.passed} failed={p.bad} other={p.other} running={p.running} total={p.total} />
+        <div className="muted small plan-row-foot">
+          <span>
+            {p.done}/{p.total}
+            {p.passed ? ` · ${p.passed} passed` : ""}
+          </span>
+          <Outcomes p={p} label={`Outcomes of ${name}`} />
+          <span className="spacer" />
+          <span title={`trigger: ${plan.trigger}`}>{plan.trigger}</span>
+          <span title={plan.created_at}>{ago(plan.created_at)}</span>
         </div>
       </Link>
     </li>
@@ -55,10 +132,11 @@ export function failureSummary(failure: string | null): string {
 function RunRow({ run }: { run: Run }) {
   const [open, setOpen] = useState(false);
   const hasMore = !!(run.failure || run.output);
+  const summary = failureSummary(run.failure);
   return (
     <>
       <tr className={`run run-${run.status}`}>
-        <td className="mono">
+        <td className="mono test-cell" title={run.name}>
           {hasMore ? (
             <button type="button" className="link" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
               {open ? "▾" : "▸"} {run.name}
@@ -71,7 +149,9 @@ function RunRow({ run }: { run: Run }) {
           <StatusBadge status={run.status} />
         </td>
         <td className="num">{seconds(run.duration_s)}</td>
-        <td className="failure-cell">{failureSummary(run.failure)}</td>
+        <td className="failure-cell" title={summary || undefined}>
+          {summary}
+        </td>
       </tr>
       {open && (
         <tr className="run-more">
@@ -96,15 +176,25 @@ function RunRow({ run }: { run: Run }) {
   );
 }
 
-function PlanView({ id, history }: { id: string; history: Record<string, number> }) {
+function PlanView({ id }: { id: string }) {
   const { can } = useSession();
   const client = useQueryClient();
   const navigate = useNavigate();
+  const [params] = useSearchParams();
   const q = useQuery({
     queryKey: ["plan", id],
     queryFn: () => get<PlanDetail>(`/execution/plans/${id}`),
     // Live events keep it current; a slow poll is only a safety net while it runs.
     refetchInterval: (query) => (query.state.data && ACTIVE.has(query.state.data.status) ? 15_000 : false),
+  });
+  const active = !!q.data && ACTIVE.has(q.data.status);
+  // Under ["plan", id]: every live event of the plan refreshes it with the plan.
+  const estimate = useQuery({
+    queryKey: ["plan", id, "estimate"],
+    queryFn: () => get<PlanEstimate>(`/execution/plans/${id}/estimate`),
+    enabled: active,
+    refetchInterval: active ? 15_000 : false,
+    staleTime: 0,
   });
   const cancel = useMutation({
     mutationFn: () => post<Plan>(`/execution/plans/${id}/cancel`),
@@ -117,63 +207,75 @@ function PlanView({ id, history }: { id: string; history: Record<string, number>
     mutationFn: (failedOnly: boolean) => post<Plan>(`/execution/plans/${id}/rerun`, { failed_only: failedOnly }),
     onSuccess: (plan) => {
       void client.invalidateQueries({ queryKey: ["plans"] });
-      void navigate(`/execution/${plan.id}`);
+      void navigate({ pathname: `/execution/${plan.id}`, search: params.toString() });
     },
   });
   const plan = q.data;
   if (q.error) return <ErrorNote error={q.error} />;
   if (!plan) return <p className="muted">Loading plan…</p>;
   const p = planProgress(plan.counts, plan.total);
-  const active = ACTIVE.has(plan.status);
-  const eta = active ? estimateRemaining(plan.runs, history) : null;
+  const name = plan.name || `Plan ${plan.id.slice(0, 8)}`;
   return (
     <div className="plan-detail" aria-label="Plan details" role="region">
-      <div className="plan-head">
-        <div>
-          <h2>{plan.name || `Plan ${plan.id.slice(0, 8)}`}</h2>
-          <div className="muted small">
-            {plan.trigger} · created {ago(plan.created_at)} · <PriorityTag priority={plan.priority} />
-            {plan.source_plan_id && (
-              <>
-                {" "}· <Link to={`/execution/${plan.source_plan_id}`}>source plan</Link>
-              </>
+      <div className="plan-summary">
+        <div className="plan-head">
+          <div className="plan-title">
+            <h2 title={name}>{name}</h2>
+            <div className="muted small">
+              <span title="Where the plan came from">{plan.trigger}</span> · created {ago(plan.created_at)} ·{" "}
+              <PriorityTag priority={plan.priority} />
+              {plan.source_plan_id && (
+                <>
+                  {" "}· <Link to={{ pathname: `/execution/${plan.source_plan_id}`, search: params.toString() }}>source plan</Link>
+                </>
+              )}
+            </div>
+          </div>
+          <div className="plan-actions">
+            <StatusBadge status={plan.status} label="Plan status" live />
+            {can("editor") && active && (
+              <button type="button" className="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
+                Cancel
+              </button>
+            )}
+            {can("editor") && !active && p.bad > 0 && (
+              <button
+                type="button"
+                onClick={() => rerun.mutate(true)}
+                disabled={rerun.isPending}
+                title={`Run the ${p.bad} failed or errored test${p.bad === 1 ? "" : "s"} again`}
+              >
+                Rerun failed
+              </button>
+            )}
+            {can("editor") && !active && (
+              <button type="button" onClick={() => rerun.mutate(false)} disabled={rerun.isPending}>
+                Rerun all
+              </button>
             )}
           </div>
         </div>
-        <StatusBadge status={plan.status} label="Plan status" live />
-      </div>
-      <ProgressBar label="Plan progress" {...p} />
-      <div className="plan-stats">
-        <span>
-          <strong>{p.done}</strong>/{p.total} finished
-        </span>
-        <span className="ok-text">{p.passed} passed</span>
-        <span className="bad-text">{p.failed} failed</span>
-        {p.running > 0 && <span className="info-text">{p.running} running</span>}
-        <Elapsed startedAt={plan.started_at} finishedAt={plan.finished_at} />
-        {active && (
-          <span aria-label="Estimated time left">{eta === null ? "estimating time left…" : `about ${seconds(eta)} left`}</span>
-        )}
-        <span className="spacer" />
-        {can("editor") && active && (
-          <button type="button" className="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
-            Cancel
-          </button>
-        )}
-        {can("editor") && !active && (
-          <>
-            <button type="button" onClick={() => rerun.mutate(true)} disabled={rerun.isPending || p.failed === 0}>
-              Rerun failed
-            </button>
-            <button type="button" onClick={() => rerun.mutate(false)} disabled={rerun.isPending}>
-              Rerun all
-            </button>
-          </>
-        )}
+        <ProgressBar label="Plan progress" passed={p.passed} failed={p.bad} other={p.other} running={p.running} total={p.total} />
+        <div className="plan-stats">
+          <span>
+            <strong>{p.done}</strong>/{p.total} finished
+          </span>
+          <span className="ok-text">{p.passed} passed</span>
+          <Outcomes p={p} label="Plan outcomes" />
+          {p.running > 0 && <span className="info-text">{p.running} running</span>}
+          {p.queued > 0 && <span className="muted">{p.queued} queued</span>}
+          <PlanClock plan={plan} estimate={estimate.data} estimatedAt={estimate.dataUpdatedAt} />
+        </div>
       </div>
       {plan.error && <ErrorNote>{plan.error}</ErrorNote>}
       <ErrorNote error={cancel.error ?? rerun.error} />
-      <table className="table" aria-label="Test runs">
+      <table className="table runs-table" aria-label="Test runs">
+        <colgroup>
+          <col />
+          <col className="col-status" />
+          <col className="col-duration" />
+          <col className="col-failure" />
+        </colgroup>
         <thead>
           <tr>
             <th>Test</th>
@@ -188,6 +290,85 @@ function PlanView({ id, history }: { id: string; history: Record<string, number>
           ))}
         </tbody>
       </table>
+      {plan.runs.length < plan.total && (
+        <p className="muted small">
+          Showing the first {plan.runs.length} of {plan.total} runs.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A text filter typed into: the URL follows after a pause, not at every key. */
+function TextFilter({ name, label, value, onChange }: { name: string; label: string; value: string; onChange: (v: string) => void }) {
+  const [text, setText] = useState(value);
+  const [seen, setSeen] = useState(value);
+  if (value !== seen) {
+    // The URL changed under us (back, clear): show what it says.
+    setSeen(value);
+    setText(value);
+  }
+  useEffect(() => {
+    if (text === value) return;
+    const timer = setTimeout(() => onChange(text), 300);
+    return () => clearTimeout(timer);
+  }, [text, value, onChange]);
+  return (
+    <label className={name === "q" ? "grow" : undefined}>
+      <span className="sr-only">{label}</span>
+      <input
+        type="search"
+        aria-label={label}
+        placeholder={label}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => e.key === "Enter" && onChange(text)}
+      />
+    </label>
+  );
+}
+
+function PlanFilters({ params, set }: { params: URLSearchParams; set: (changes: Partial<Record<Filter, string>>) => void }) {
+  const any = FILTERS.some((f) => params.get(f));
+  return (
+    <div className="filters plan-filters" role="search" aria-label="Plan filters">
+      <TextFilter name="q" label="Search plans" value={params.get("q") ?? ""} onChange={(v) => set({ q: v })} />
+      <label>
+        <span className="sr-only">Status</span>
+        <select aria-label="Status" value={params.get("status") ?? ""} onChange={(e) => set({ status: e.target.value })}>
+          <option value="">Any status</option>
+          {PLAN_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span className="sr-only">Trigger</span>
+        <select aria-label="Trigger" value={params.get("trigger") ?? ""} onChange={(e) => set({ trigger: e.target.value })}>
+          <option value="">Any trigger</option>
+          {TRIGGERS.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <TextFilter name="tag" label="Tag" value={params.get("tag") ?? ""} onChange={(v) => set({ tag: v })} />
+      <label className="inline">
+        <span className="muted small">From</span>
+        <input type="date" aria-label="Created from" value={params.get("from") ?? ""} onChange={(e) => set({ from: e.target.value })} />
+      </label>
+      <label className="inline">
+        <span className="muted small">To</span>
+        <input type="date" aria-label="Created to" value={params.get("to") ?? ""} onChange={(e) => set({ to: e.target.value })} />
+      </label>
+      {any && (
+        <button type="button" className="ghost" onClick={() => set(Object.fromEntries(FILTERS.map((f) => [f, ""])))}>
+          Clear filters
+        </button>
+      )}
     </div>
   );
 }
@@ -195,24 +376,36 @@ function PlanView({ id, history }: { id: string; history: Record<string, number>
 export function ExecutionPage() {
   const { planId } = useParams();
   const { projectId } = useProject();
+  const [params, setParams] = useSearchParams();
+  const query = planQuery(params, projectId);
   const plans = useQuery({
-    queryKey: ["plans", { projectId }],
-    queryFn: () => get<Page<Plan>>("/execution/plans", { project_id: projectId, limit: 100 }),
+    queryKey: ["plans", query],
+    queryFn: () => get<Page<Plan>>("/execution/plans", query),
     enabled: !!projectId,
+    placeholderData: (previous) => previous,
   });
+  const set = (changes: Partial<Record<Filter | "page", string>>) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        for (const [k, v] of Object.entries(changes)) {
+          if (v) next.set(k, v);
+          else next.delete(k);
+        }
+        if (!("page" in changes)) next.delete("page"); // a new filter starts at the first page
+        return next;
+      },
+      { replace: true },
+    );
   const items = plans.data?.items ?? [];
   const running = items.filter((p) => p.status === "running");
   const queued = items.filter((p) => p.status === "queued").reverse();
   const finished = items.filter((p) => !ACTIVE.has(p.status));
-  // Past durations come from the last finished plan's detail, when it is cached.
-  const client = useQueryClient();
-  const history = durationHistory(
-    finished
-      .slice(0, 5)
-      .map((p) => client.getQueryData<PlanDetail>(["plan", p.id]))
-      .filter((p): p is PlanDetail => !!p),
-  );
   const selected = planId ?? running[0]?.id ?? queued[0]?.id ?? finished[0]?.id;
+  const filtered = FILTERS.some((f) => params.get(f));
+  const search = params.toString();
+  const page = Math.max(0, Number(params.get("page") ?? 0) || 0);
+  const total = plans.data?.total ?? 0;
 
   const group = (title: string, list: Plan[]) => (
     <div className="plan-group" key={title}>
@@ -224,7 +417,7 @@ export function ExecutionPage() {
       ) : (
         <ul aria-label={`${title} plans`}>
           {list.map((p) => (
-            <PlanRow key={p.id} plan={p} active={p.id === selected} />
+            <PlanRow key={p.id} plan={p} active={p.id === selected} search={search ? `?${search}` : ""} />
           ))}
         </ul>
       )}
@@ -236,17 +429,39 @@ export function ExecutionPage() {
       <div className="page-head">
         <h1>Test Execution</h1>
       </div>
+      <PlanFilters params={params} set={set} />
       <ErrorNote error={plans.error} />
-      {plans.data && items.length === 0 ? (
+      {plans.data && items.length === 0 && !filtered && page === 0 && !planId ? (
         <Empty title="Nothing has run yet">Select test cases and press “Run selected”, or generate tests.</Empty>
       ) : (
         <div className="split">
           <div className="plan-list">
-            {group("Running", running)}
-            {group("Queued", queued)}
-            {group("Finished", finished)}
+            {plans.data && items.length === 0 ? (
+              <p className="muted" role="status">
+                No plan matches these filters.
+              </p>
+            ) : (
+              <>
+                {group("Running", running)}
+                {group("Queued", queued)}
+                {group("Finished", finished)}
+              </>
+            )}
+            {total > PAGE_SIZE && (
+              <div className="pager" role="navigation" aria-label="Plan pages">
+                <span className="muted small">
+                  {page * PAGE_SIZE + 1}–{Math.min(total, (page + 1) * PAGE_SIZE)} of {total}
+                </span>
+                <button type="button" disabled={page === 0} onClick={() => set({ page: page > 1 ? String(page - 1) : "" })}>
+                  Previous
+                </button>
+                <button type="button" disabled={(page + 1) * PAGE_SIZE >= total} onClick={() => set({ page: String(page + 1) })}>
+                  Next
+                </button>
+              </div>
+            )}
           </div>
-          <div className="plan-pane">{selected ? <PlanView id={selected} history={history} /> : null}</div>
+          <div className="plan-pane">{selected ? <PlanView id={selected} /> : <p className="muted">Select a plan.</p>}</div>
         </div>
       )}
     </section>

@@ -66,21 +66,37 @@ export function symbolNames(data: Symbols | undefined): string[] {
   return (data?.items ?? []).map((s) => s.target).slice(0, 50);
 }
 
+/** A candidate the server did not run: the same code as an existing test (or another candidate). */
+export function duplicateOf(c: Pick<Candidate, "runs_total" | "failure">): string | null {
+  return c.runs_total === 0 && c.failure?.startsWith("duplicate of ") ? c.failure.slice("duplicate of ".length) : null;
+}
+
 function CandidateCard({ c, planId }: { c: Candidate; planId: string | null }) {
   const [open, setOpen] = useState(c.verdict === "accepted");
   const covered = c.target_lines_covered?.length ?? 0;
+  const duplicate = duplicateOf(c);
   return (
     <article className={`candidate candidate-${c.verdict}`} aria-label={`Candidate ${c.name}`}>
       <header>
-        <StatusBadge status={c.verdict} label="Verdict" />
+        {duplicate ? (
+          <span className="badge badge-muted" data-status="duplicate" title="Verdict: duplicate (not run)">
+            duplicate
+          </span>
+        ) : (
+          <StatusBadge status={c.verdict} label="Verdict" />
+        )}
         <strong className="mono">{c.name}</strong>
         <span className="muted small">{c.target}</span>
         <span className="spacer" />
         <span className="small">
-          runs {c.runs_passed}/{c.runs_total} · {covered} target line{covered === 1 ? "" : "s"} covered
+          {duplicate
+            ? `duplicate of ${duplicate} · not run`
+            : c.runs_total === 0
+              ? "not run"
+              : `runs ${c.runs_passed}/${c.runs_total} · ${covered} target line${covered === 1 ? "" : "s"} covered`}
         </span>
       </header>
-      {c.failure && <pre className="failure">{c.failure}</pre>}
+      {c.failure && !duplicate && <pre className="failure">{c.failure}</pre>}
       <div className="candidate-links">
         {c.test_case_id && <span className="small">Saved as test case <code>{c.test_case_id.slice(0, 8)}</code></span>}
         {c.test_case_id && planId && (

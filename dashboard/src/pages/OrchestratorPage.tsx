@@ -1,7 +1,9 @@
+import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { get, post } from "../api/client";
 import type { Health, Metrics, PollResult, RestartResult } from "../api/types";
 import { useSession } from "../auth/session";
+import { ConfirmDialog } from "../components/confirm";
 import { ago, ErrorNote, Stat, StatusBadge } from "../components/ui";
 
 function ms(v: number | null | undefined) {
@@ -32,9 +34,11 @@ export function OrchestratorPage() {
     mutationFn: () => post<PollResult>("/execution/orchestrator/poll"),
     onSettled: () => void client.invalidateQueries({ queryKey: ["metrics"] }),
   });
+  const [confirming, setConfirming] = useState(false);
   const restart = useMutation({
     mutationFn: () => post<RestartResult>("/execution/orchestrator/restart"),
     onSettled: () => {
+      setConfirming(false);
       void client.invalidateQueries({ queryKey: ["metrics"] });
       void client.invalidateQueries({ queryKey: ["health"] });
     },
@@ -52,12 +56,26 @@ export function OrchestratorPage() {
             </button>
           )}
           {can("admin") && (
-            <button type="button" className="danger" onClick={() => restart.mutate()} disabled={restart.isPending}>
+            <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={restart.isPending}>
               {restart.isPending ? "Restarting…" : "Restart"}
             </button>
           )}
         </div>
       </div>
+      {confirming && (
+        <ConfirmDialog
+          title="Restart the orchestrator?"
+          confirm="Restart orchestrator"
+          busy={restart.isPending}
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => restart.mutate()}
+        >
+          <p>
+            Dispatch stops for a moment while it restarts. Running tests are not lost: their plans are picked up again
+            through their leases. Restart only when it is stuck or unhealthy.
+          </p>
+        </ConfirmDialog>
+      )}
       <ErrorNote error={m.error} />
       {(poll.data || poll.error) && (
         <div className={`note ${poll.error ? "note-bad" : "note-ok"}`} role="status" aria-label="Poll result">
@@ -104,7 +122,7 @@ export function OrchestratorPage() {
               }
             />
             <Stat label="Dispatch latency p50" value={ms(d.dispatch_latency_ms.p50)} hint={`p99 ${ms(d.dispatch_latency_ms.p99)}`} />
-            <Stat label="Tests completed" value={d.completed_tests} hint={`${d.passed} passed · ${d.failed} failed · ${d.errored} errors`} />
+            <Stat label="Tests completed" value={d.completed_tests} hint={`${d.passed} passed · ${d.failed} failed · ${d.errored} errors · ${d.skipped} skipped · ${d.cancelled} cancelled`} />
           </div>
         </>
       )}

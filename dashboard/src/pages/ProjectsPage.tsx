@@ -1,12 +1,14 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { ApiError, get, post, unavailable } from "../api/client";
 import type { CollectionIssue, ImportRecord, Page, Project, Source } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
+import { ProjectFields, projectBody, projectFieldsValue } from "../components/ProjectFields";
 import { Empty, ErrorNote, Modal } from "../components/ui";
 import { ProjectSettingsDialog } from "./ProjectSettings";
+import { ProjectDeleteDialog, ProjectEditDialog } from "./ProjectEdit";
 
 function sourceText(s: Source): string {
   return s.type === "path" ? s.path : `${s.url}${s.ref ? `@${s.ref}` : ""}`;
@@ -15,19 +17,9 @@ function sourceText(s: Source): string {
 function NewProject({ onClose }: { onClose: () => void }) {
   const client = useQueryClient();
   const { setProjectId } = useProject();
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [kind, setKind] = useState<"path" | "git">("path");
-  const [path, setPath] = useState("");
-  const [url, setUrl] = useState("");
-  const [ref, setRef] = useState("");
+  const [fields, setFields] = useState(() => projectFieldsValue());
   const create = useMutation({
-    mutationFn: () =>
-      post<Project>("/projects", {
-        name,
-        description,
-        source: kind === "path" ? { type: "path", path } : { type: "git", url, ref: ref || null },
-      }),
+    mutationFn: () => post<Project>("/projects", projectBody(fields)),
     onSuccess: (p) => {
       void client.invalidateQueries({ queryKey: ["projects"] });
       setProjectId(p.id);
@@ -42,40 +34,7 @@ function NewProject({ onClose }: { onClose: () => void }) {
     <Modal title="New project" onClose={onClose}>
       <form onSubmit={submit} className="form">
         <ErrorNote error={create.error} />
-        <label>
-          Name
-          <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-        </label>
-        <label>
-          Description
-          <textarea value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
-        </label>
-        <fieldset className="segmented">
-          <legend>Source</legend>
-          <label>
-            <input type="radio" name="source" checked={kind === "path"} onChange={() => setKind("path")} /> Local path
-          </label>
-          <label>
-            <input type="radio" name="source" checked={kind === "git"} onChange={() => setKind("git")} /> Git repository
-          </label>
-        </fieldset>
-        {kind === "path" ? (
-          <label>
-            Path on the server
-            <input value={path} onChange={(e) => setPath(e.target.value)} required placeholder="/srv/code/myproject" />
-          </label>
-        ) : (
-          <>
-            <label>
-              Git URL
-              <input value={url} onChange={(e) => setUrl(e.target.value)} required placeholder="https://github.com/org/repo.git" />
-            </label>
-            <label>
-              Ref (branch, tag or commit)
-              <input value={ref} onChange={(e) => setRef(e.target.value)} placeholder="main" />
-            </label>
-          </>
-        )}
+        <ProjectFields value={fields} onChange={setFields} radioName="source" />
         <div className="actions">
           <button type="button" onClick={onClose}>
             Cancel
@@ -154,6 +113,9 @@ export function ProjectsPage() {
   const { setProjectId, projectId } = useProject();
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Project | null>(null);
+  const [changing, setChanging] = useState<Project | null>(null);
+  const [deleting, setDeleting] = useState<Project | null>(null);
+  const navigate = useNavigate();
   const q = useQuery({ queryKey: ["projects", "list"], queryFn: () => get<Page<Project>>("/projects", { limit: 200 }) });
   return (
     <section>
@@ -169,7 +131,7 @@ export function ProjectsPage() {
       {q.data && q.data.items.length === 0 ? (
         <Empty title="No projects yet">Create a project from a directory on the server or a git repository.</Empty>
       ) : (
-        <table className="table">
+        <table className="table projects-table" aria-label="Projects">
           <thead>
             <tr>
               <th>Name</th>
@@ -190,19 +152,39 @@ export function ProjectsPage() {
                   <span className="tag">{p.source.type}</span> <code>{sourceText(p.source)}</code>
                 </td>
                 <td className="num">
-                  <Link to="/tests" onClick={() => setProjectId(p.id)}>
+                  <Link to="/tests" onClick={() => setProjectId(p.id)} title="Test cases, archived ones not counted">
                     {p.test_count}
                   </Link>
+                  {p.archived_count > 0 && <div className="muted small">+{p.archived_count} archived</div>}
                 </td>
                 <td>{new Date(p.created_at).toLocaleDateString()}</td>
                 <td className="row-actions">
-                  <button type="button" className="ghost" onClick={() => setProjectId(p.id)} aria-label={`Open ${p.name}`}>
+                  <button
+                    type="button"
+                    className="ghost"
+                    onClick={() => {
+                      setProjectId(p.id);
+                      void navigate("/tests");
+                    }}
+                    aria-label={`Open ${p.name}`}
+                    title="Its test cases"
+                  >
                     Open
                   </button>
                   {can("editor") && <ImportButton project={p} />}
                   {can("editor") && (
                     <button type="button" className="ghost" onClick={() => setEditing(p)} aria-label={`Settings of ${p.name}`}>
                       Settings
+                    </button>
+                  )}
+                  {can("editor") && (
+                    <button type="button" className="ghost" onClick={() => setChanging(p)} aria-label={`Edit ${p.name}`}>
+                      Edit
+                    </button>
+                  )}
+                  {can("editor") && (
+                    <button type="button" className="ghost danger" onClick={() => setDeleting(p)} aria-label={`Delete ${p.name}`}>
+                      Delete
                     </button>
                   )}
                 </td>
@@ -213,6 +195,8 @@ export function ProjectsPage() {
       )}
       {creating && <NewProject onClose={() => setCreating(false)} />}
       {editing && <ProjectSettingsDialog project={editing} onClose={() => setEditing(null)} />}
+      {changing && <ProjectEditDialog project={changing} onClose={() => setChanging(null)} />}
+      {deleting && <ProjectDeleteDialog project={deleting} onClose={() => setDeleting(null)} />}
     </section>
   );
 }

@@ -1,9 +1,11 @@
 import { lazy, Suspense, useState, type FormEvent } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
 import { ApiError, patch, post } from "../api/client";
 import { PRIORITIES, TEST_STATUSES, type Priority, type TestCase, type TestStatus } from "../api/types";
 import { ErrorNote, Modal } from "../components/ui";
 import type { CodeProblem } from "../components/CodeEditor";
+import { useRunTest } from "./TestCasePage";
 
 const CodeEditor = lazy(() => import("../components/CodeEditor"));
 
@@ -60,6 +62,7 @@ export default function TestCaseEditor({
       onClose();
     },
   });
+  const run = useRunTest(existing);
   const problem = codeProblem(save.error);
   const stale = save.error instanceof ApiError && save.error.status === 409;
 
@@ -82,7 +85,7 @@ export default function TestCaseEditor({
             {(save.error as ApiError).message}
           </div>
         ) : (
-          <ErrorNote error={save.error} />
+          <ErrorNote error={save.error ?? run.error} />
         )}
         <div className="grid-2">
           <label>
@@ -136,13 +139,26 @@ export default function TestCaseEditor({
                 {" "}· target <code>{existing.target}</code>
               </>
             )}{" "}
-            · version {existing.version}
+            · version {existing.version} ·{" "}
+            <Link to={`/tests/${existing.id}`} onClick={onClose}>
+              Its page and history of runs
+            </Link>
           </p>
         )}
         <div className="actions">
           <button type="button" onClick={onClose}>
             {readOnly ? "Close" : "Cancel"}
           </button>
+          {!readOnly && existing && (
+            <button
+              type="button"
+              onClick={() => run.mutate()}
+              disabled={run.isPending}
+              title="Run the saved version of this test in a new plan"
+            >
+              {run.isPending ? "Starting…" : "Run test"}
+            </button>
+          )}
           {!readOnly && (
             <button type="submit" className="primary" disabled={save.isPending}>
               {save.isPending ? "Saving…" : existing ? "Save changes" : "Create test case"}

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useNavigate } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { get, post } from "../api/client";
 import {
   ORIGINS,
@@ -15,7 +15,7 @@ import {
 } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
-import { Empty, ErrorNote, PriorityTag, StatusBadge } from "../components/ui";
+import { ago, Empty, ErrorNote, PriorityTag, seconds, StatusBadge } from "../components/ui";
 import TestCaseEditor from "./TestCaseEditor";
 
 const GenerateDialog = lazy(() => import("./GenerateDialog"));
@@ -31,9 +31,19 @@ export interface Filters {
   tag: string;
   sort: Sort;
   order: "asc" | "desc";
+  archived: boolean;
 }
 
-const EMPTY: Filters = { q: "", status: "", origin: "", priority: "", tag: "", sort: "created_at", order: "desc" };
+const EMPTY: Filters = {
+  q: "",
+  status: "",
+  origin: "",
+  priority: "",
+  tag: "",
+  sort: "created_at",
+  order: "desc",
+  archived: false,
+};
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -136,10 +146,11 @@ export function TestCasesPage() {
       tag: tag.trim(),
       sort: filters.sort,
       order: filters.order,
+      include_archived: filters.archived || undefined,
       limit: PAGE_SIZE,
       cursor,
     }),
-    [projectId, q, tag, filters.status, filters.origin, filters.priority, filters.sort, filters.order, cursor],
+    [projectId, q, tag, filters.status, filters.origin, filters.priority, filters.sort, filters.order, filters.archived, cursor],
   );
   // A new filter starts again at the first page, with nothing selected.
   // (Adjusted while rendering, not in an effect: no render with the old page's cursor.)
@@ -223,7 +234,28 @@ export function TestCasesPage() {
             <option key={s}>{s}</option>
           ))}
         </select>
-        <input aria-label="Tag filter" placeholder="Tag" value={filters.tag} onChange={(e) => set({ tag: e.target.value })} size={10} />
+        <input
+          aria-label="Tag filter"
+          aria-describedby="tag-hint"
+          placeholder="Tag, or api* for a prefix"
+          title="A tag exactly (api), or every tag starting with it when it ends in * (api* matches api, api:v2)"
+          value={filters.tag}
+          onChange={(e) => set({ tag: e.target.value })}
+          size={18}
+        />
+        <span id="tag-hint" className="sr-only">
+          A tag exactly, or every tag starting with the text before a trailing star: api* matches api and api:v2.
+        </span>
+        <button
+          type="button"
+          className="toggle"
+          aria-pressed={filters.archived}
+          title={filters.archived ? "Archived test cases are listed" : "Archived test cases are hidden"}
+          onClick={() => set({ archived: !filters.archived })}
+          disabled={filters.status !== ""}
+        >
+          Show archived
+        </button>
         <select aria-label="Sort by" value={filters.sort} onChange={(e) => set({ sort: e.target.value as Sort })}>
           <option value="created_at">Created</option>
           <option value="updated_at">Updated</option>
@@ -265,6 +297,7 @@ export function TestCasesPage() {
             <th>Priority</th>
             <th>Origin</th>
             <th>Tags</th>
+            <th>Last result</th>
             <th>Updated</th>
           </tr>
         </thead>
@@ -279,7 +312,10 @@ export function TestCasesPage() {
               <td>
                 <button type="button" className="link" onClick={() => setEditing(t)}>
                   {t.title}
-                </button>
+                </button>{" "}
+                <Link to={`/tests/${t.id}`} className="small" aria-label={`Page of ${t.title}`} title="Its page: history of runs">
+                  history
+                </Link>
                 {t.reference && <div className="muted small mono">{t.reference}</div>}
               </td>
               <td>
@@ -295,6 +331,15 @@ export function TestCasesPage() {
                     {g}
                   </span>
                 ))}
+              </td>
+              <td className="last-result">
+                {t.last_run ? (
+                  <Link to={`/tests/${t.id}`} aria-label={`Last result of ${t.title}: ${t.last_run.status}`} title={`Finished ${ago(t.last_run.finished_at)}`}>
+                    <StatusBadge status={t.last_run.status} /> <span className="small muted">{seconds(t.last_run.duration_s)}</span>
+                  </Link>
+                ) : (
+                  <span className="muted small">not run</span>
+                )}
               </td>
               <td className="muted">{new Date(t.updated_at).toLocaleString()}</td>
             </tr>

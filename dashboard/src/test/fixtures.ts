@@ -39,6 +39,7 @@ export const project: Project = {
   created_at: AT,
   updated_at: AT,
   test_count: 2,
+  archived_count: 0,
   settings: {},
   last_import: null,
 };
