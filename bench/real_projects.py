@@ -407,6 +407,8 @@ def run_plan(api: httpx.Client, project_id: str, timeout: float) -> tuple[float,
 
     def probe() -> dict[str, Any] | None:
         page = api.get("/execution/plans", params={"project_id": project_id, "limit": 10})
+        if page.status_code != 200:
+            raise StepFailed(f"plan list: HTTP {page.status_code}: {page.text[:500]}")
         for plan in page.json()["items"]:
             if plan["id"] == plan_id and plan["status"] in FINAL:
                 return dict(plan)

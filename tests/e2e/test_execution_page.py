@@ -256,3 +256,28 @@ def test_plan_filters_live_in_the_url_and_survive_a_reload(
     page.get_by_role("button", name="Clear filters").click()
     expect(finished.get_by_role("link")).to_have_count(3)
     assert "tag=" not in page.url and "q=" not in page.url
+
+
+def test_a_plan_of_105_shows_100_runs_then_the_rest_on_request(
+    page: Page, server: ServerProcess, project_dir: Path
+) -> None:
+    api = server.client(server.login("admin", ADMIN_PASSWORD))
+    project = h.make_project(api, project_dir, name="calc")
+    gate, _ = hold_the_slot(api, project["id"], Path(server.env["ASSAY_DATA_DIR"]))
+    ids = [h.add_test(api, project["id"], f"t{i:03}", f"def test_t{i:03}():\n    assert True\n")
+           for i in range(105)]
+    plan = h.queue_plan(api, project["id"], ids, name="105 tests")  # queued behind the gate
+
+    h.login(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/execution/{plan['id']}")
+    runs = page.get_by_role("table", name="Test runs").locator("tbody tr.run")
+    expect(runs).to_have_count(100)
+    page.get_by_role("button", name="Show more runs (100 of 105 shown)").click()
+    expect(runs).to_have_count(105)
+    expect(page.get_by_role("button", name=re.compile("Show more runs"))).to_have_count(0)
+
+    # Live updates reach the rows shown on request too.
+    gate.release()
+    expect(page.get_by_role("status", name="Plan status")).to_have_text("passed", timeout=120_000)
+    expect(runs.nth(104).locator("[data-status]")).to_have_attribute("data-status", "passed")
+    expect(runs).to_have_count(105)

@@ -51,7 +51,9 @@ def test_kill_9_mid_run_then_restart(
         api = server.client(token)
         with gate.releasing():  # from now on every test, run again or not, may finish
             finals = [wait_final(api, p, timeout=120) for p in plans]
-        assert [p["status"] for p in finals] == ["passed"] * 4, server.log()
+        failures = [(r["name"], r["start"], r["failure"]) for p in finals for r in p["runs"]
+                    if r["status"] != "passed"]
+        assert [p["status"] for p in finals] == ["passed"] * 4, (failures, server.log())
         for plan in finals:
             assert all(r["status"] == "passed" for r in plan["runs"])
 

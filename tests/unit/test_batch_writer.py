@@ -63,18 +63,18 @@ def test_a_burst_is_written_in_one_transaction(db: Database) -> None:
 
 
 def test_what_arrives_during_a_commit_goes_in_the_next_batch(db: Database) -> None:
-    seen: list[tuple[str, int]] = []
+    seen: list[tuple[str, Session]] = []  # the sessions themselves: a freed id is reused
     entered, release = threading.Event(), threading.Event()
 
     def blocked(session: Session) -> str:
-        seen.append(("first", id(session)))
+        seen.append(("first", session))
         entered.set()
         release.wait()
         return "first"
 
     def later(tag: str) -> Callable[[Session], str]:
         def op(session: Session) -> str:
-            seen.append((tag, id(session)))
+            seen.append((tag, session))
             return tag
 
         return op
@@ -94,7 +94,7 @@ def test_what_arrives_during_a_commit_goes_in_the_next_batch(db: Database) -> No
 
     run(main)
     sessions = dict(seen)
-    assert sessions["b"] == sessions["c"] != sessions["first"]
+    assert sessions["b"] is sessions["c"] and sessions["b"] is not sessions["first"]
 
 
 def test_a_failing_op_costs_only_itself(db: Database) -> None:

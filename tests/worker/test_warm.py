@@ -17,9 +17,11 @@ from typing import TypeVar
 
 import pytest
 
+from assay.environments import EnvironmentPool, EnvSpec
 from assay.runner import Job, JobItem
 from assay.runner.warm import WarmRunners
 from assay.snapshots import snapshot_tree
+from tests.gates import Gate
 from tests.worker.conftest import ISOLATIONS, Recorded, code, make_job, record, ref
 from tests.worker.test_runner import _processes_with, until
 
@@ -310,3 +312,28 @@ def test_the_runner_restarts_when_its_environment_changes(
 
     first, second, old_alive = _warm_run(scenario, warm_home)
     assert first != second and not old_alive
+
+
+def test_two_copies_of_an_environment_run_warm_side_by_side(
+    env_pool: EnvironmentPool, scratch: Path, warm_home: Path
+) -> None:
+    """Two copies of one environment (both named `venv`) each get their own runner and
+    directory: both jobs are inside their test at once, and neither loses its workspace."""
+    gate = Gate(warm_home)
+
+    async def scenario(warm: WarmRunners) -> list[Recorded]:
+        async with env_pool.lease(EnvSpec([])) as a, env_pool.lease(EnvSpec([])) as b:
+            assert a.python != b.python
+            jobs = [make_job(env.python, scratch, [code(f"gated_{n}", gate.code())],
+                             isolation="bwrap") for n, env in enumerate((a, b))]
+            tasks = [asyncio.create_task(record(_job(job, f"side-{n}"), warm=warm))
+                     for n, job in enumerate(jobs)]
+            await asyncio.to_thread(gate.wait_started, 2)
+            gate.release()
+            return list(await asyncio.gather(*tasks))
+
+    recs = _warm_run(scenario, warm_home)
+    for n, rec in enumerate(recs):
+        result = rec.results[f"gated_{n}"]
+        assert result.outcome == "passed", result.failure
+        assert rec.outcome.start == "warm", rec.outcome.start_note

@@ -28,6 +28,7 @@ describe("reading a plan's runs", () => {
     expect(plan.runs.map((r) => r.id)).toEqual(all.map((r) => r.id));
     expect(asked).toHaveLength(4); // the detail, then three pages
     expect(asked.every((u) => u.startsWith("/api/v1/execution/plans/p1"))).toBe(true);
+    expect(plan.runs_next_cursor).toBeNull();
   });
 
   it("reads nothing more when the detail holds every run, and stops at maxRuns", async () => {
@@ -39,12 +40,18 @@ describe("reading a plan's runs", () => {
     const big = Array.from({ length: 100 }, (_, i) => run(`r${i}`));
     const more = vi.fn((url: string) =>
       Promise.resolve(
-        json(url.includes("/runs") ? page([run("r100"), run("r101")], 5000) : planDetail(big, { total: 5000 })),
+        json(
+          url.includes("/runs")
+            ? page([run("r100"), run("r101")], 5000, "after-r101")
+            : planDetail(big, { total: 5000, runs_next_cursor: "after-r99" }),
+        ),
       ),
     );
     vi.stubGlobal("fetch", more);
     const plan = await getPlanDetail("p1", { maxRuns: 102 });
     expect(plan.runs).toHaveLength(102);
     expect(more.mock.calls[1][0]).toContain("limit=2");
+    // The cursor it gives is the one after the runs it returns, not the detail's.
+    expect(plan.runs_next_cursor).toBe("after-r101");
   });
 });

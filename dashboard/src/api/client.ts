@@ -121,6 +121,7 @@ export const RUNS_PAGE = 200;
  * `GET /execution/plans/{id}` holds only the plan's first runs (100); `total` says how
  * many it has. The rest are read from `/runs` by offset, a few pages at a time, and
  * appended in plan order (the order is stable: a plan's runs are fixed at creation).
+ * `runs_next_cursor` is the `/runs` cursor after the runs returned (null after the last).
  */
 export async function getPlanDetail(
   id: string,
@@ -132,15 +133,19 @@ export async function getPlanDetail(
   if (plan.runs.length >= want) return plan;
   const offsets: number[] = [];
   for (let offset = plan.runs.length; offset < want; offset += RUNS_PAGE) offsets.push(offset);
-  const pages: Run[][] = new Array<Run[]>(offsets.length);
+  const pages: Page<Run>[] = new Array<Page<Run>>(offsets.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < offsets.length) {
       const i = next++;
       const limit = Math.min(RUNS_PAGE, want - offsets[i]);
-      pages[i] = (await get<Page<Run>>(`${path}/runs`, { offset: offsets[i], limit })).items;
+      pages[i] = await get<Page<Run>>(`${path}/runs`, { offset: offsets[i], limit });
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, offsets.length) }, worker));
-  return { ...plan, runs: [...plan.runs, ...pages.flat()] };
+  return {
+    ...plan,
+    runs: [...plan.runs, ...pages.flatMap((p) => p.items)],
+    runs_next_cursor: pages[pages.length - 1].next_cursor,
+  };
 }

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type InputHTMLAttributes, type ReactNode } from "react";
 
 const TONE: Record<string, string> = {
   passed: "ok",
@@ -136,6 +136,46 @@ export function ErrorNote({ error, children }: { error?: unknown; children?: Rea
     <div className="note note-bad" role="alert">
       {text}
     </div>
+  );
+}
+
+/**
+ * A text input whose value lives elsewhere (in the URL): what is typed reaches `onCommit`
+ * after a pause (or at Enter), not at every key; a new `value` from outside (Back, a
+ * cleared filter) replaces what is shown.
+ */
+export function DebouncedInput({
+  value,
+  onCommit,
+  delay = 300,
+  ...input
+}: Omit<InputHTMLAttributes<HTMLInputElement>, "value" | "onChange"> & {
+  value: string;
+  onCommit: (value: string) => void;
+  delay?: number;
+}) {
+  const [text, setText] = useState(value);
+  const [seen, setSeen] = useState(value);
+  if (value !== seen) {
+    // The URL changed under us (back, clear): show what it says.
+    setSeen(value);
+    setText(value);
+  }
+  useEffect(() => {
+    if (text === value) return;
+    const timer = setTimeout(() => onCommit(text), delay);
+    return () => clearTimeout(timer);
+  }, [text, value, onCommit, delay]);
+  return (
+    <input
+      {...input}
+      value={text}
+      onChange={(e) => setText(e.target.value)}
+      onKeyDown={(e) => {
+        input.onKeyDown?.(e);
+        if (e.key === "Enter") onCommit(text);
+      }}
+    />
   );
 }
 

@@ -24,9 +24,10 @@ export function keysFor(ev: LiveEvent): QueryKey[] {
 /**
  * Patch a plan's cached detail with a test.started / test.finished event, at once.
  *
- * The detail the server sends holds only a plan's first runs; `getPlanDetail` (api/client)
- * reads the rest from `/runs`. A run the cache does not hold is left to the refetch the
- * event also asks for (`keysFor`): its counts are not guessed here.
+ * The cached detail holds the runs the Execution page shows: the first 100 the server
+ * inlines, and those "Show more runs" appended from `/runs`. A run the cache does not
+ * hold is left to the refetch the event also asks for (`keysFor`): its counts are not
+ * guessed here.
  */
 export function patchPlan(plan: PlanDetail | undefined, ev: LiveEvent): PlanDetail | undefined {
   if (!plan || (ev.type !== "test.started" && ev.type !== "test.finished")) return plan;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { get, post, type Query } from "../api/client";
+import { get, getPlanDetail, post, type Query } from "../api/client";
 import {
   PLAN_STATUSES,
   TRIGGERS,
@@ -13,11 +13,13 @@ import {
 } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
-import { ago, Empty, ErrorNote, PriorityTag, ProgressBar, seconds, StatusBadge } from "../components/ui";
+import { ago, DebouncedInput, Empty, ErrorNote, PriorityTag, ProgressBar, seconds, StatusBadge } from "../components/ui";
 import { clock, estimateText, outcomeParts, planProgress, type Progress } from "../live/eta";
 
 const ACTIVE = new Set(["queued", "running"]);
 const PAGE_SIZE = 50;
+/** Runs "Show more runs" adds (the detail itself holds the first 100). */
+const MORE_RUNS = 100;
 
 /** The plans list's view state, all of it in the URL (so a view is shared by its link). */
 const FILTERS = ["q", "status", "trigger", "tag", "from", "to"] as const;
@@ -176,6 +178,48 @@ function RunRow({ run }: { run: Run }) {
   );
 }
 
+/** A plan's detail with the next page of its runs appended (a run already shown is not repeated). */
+export function appendRuns(plan: PlanDetail, next: Page<Run>): PlanDetail {
+  const shown = new Set(plan.runs.map((r) => r.id));
+  return {
+    ...plan,
+    runs: [...plan.runs, ...next.items.filter((r) => !shown.has(r.id))],
+    runs_next_cursor: next.next_cursor,
+  };
+}
+
+/**
+ * A refetched detail, keeping the runs shown beyond it: "Show more runs" may have
+ * appended some while the refetch, which read as many as were shown when it began, was
+ * under way. (A plan's runs and their order are fixed when it is created.)
+ */
+export function keepShownRuns(fresh: PlanDetail, shown: PlanDetail | undefined): PlanDetail {
+  if (!shown || shown.id !== fresh.id || shown.runs.length <= fresh.runs.length) return fresh;
+  return { ...fresh, runs: [...fresh.runs, ...shown.runs.slice(fresh.runs.length)], runs_next_cursor: shown.runs_next_cursor };
+}
+
+/** Under the runs table: reads the plan's next runs into its cached detail, where live events patch them. */
+function MoreRuns({ plan }: { plan: PlanDetail }) {
+  const client = useQueryClient();
+  const more = useMutation({
+    mutationFn: () =>
+      get<Page<Run>>(
+        `/execution/plans/${encodeURIComponent(plan.id)}/runs`,
+        plan.runs_next_cursor ? { cursor: plan.runs_next_cursor, limit: MORE_RUNS } : { offset: plan.runs.length, limit: MORE_RUNS },
+      ),
+    onSuccess: (next) => client.setQueryData<PlanDetail>(["plan", plan.id], (p) => p && appendRuns(p, next)),
+  });
+  if (plan.runs.length >= plan.total) return null;
+  return (
+    <div className="more-runs">
+      <button type="button" onClick={() => more.mutate()} disabled={more.isPending}>
+        Show more runs ({plan.runs.length} of {plan.total} shown)
+      </button>
+      <ErrorNote error={more.error} />
+    </div>
+  );
+}
+
 function PlanView({ id }: { id: string }) {
   const { can } = useSession();
   const client = useQueryClient();
@@ -183,7 +227,13 @@ function PlanView({ id }: { id: string }) {
   const [params] = useSearchParams();
   const q = useQuery({
     queryKey: ["plan", id],
-    queryFn: () => get<PlanDetail>(`/execution/plans/${id}`),
+    // As many runs as are shown: the detail's first 100, or more after "Show more runs"
+    // (a refetch after a live event about a run not shown keeps them all).
+    queryFn: async () => {
+      const shown = client.getQueryData<PlanDetail>(["plan", id])?.runs.length ?? 0;
+      const fresh = await getPlanDetail(id, { maxRuns: shown });
+      return keepShownRuns(fresh, client.getQueryData<PlanDetail>(["plan", id]));
+    },
     // Live events keep it current; a slow poll is only a safety net while it runs.
     refetchInterval: (query) => (query.state.data && ACTIVE.has(query.state.data.status) ? 15_000 : false),
   });
@@ -290,40 +340,17 @@ function PlanView({ id }: { id: string }) {
           ))}
         </tbody>
       </table>
-      {plan.runs.length < plan.total && (
-        <p className="muted small">
-          Showing the first {plan.runs.length} of {plan.total} runs.
-        </p>
-      )}
+      <MoreRuns plan={plan} />
     </div>
   );
 }
 
 /** A text filter typed into: the URL follows after a pause, not at every key. */
 function TextFilter({ name, label, value, onChange }: { name: string; label: string; value: string; onChange: (v: string) => void }) {
-  const [text, setText] = useState(value);
-  const [seen, setSeen] = useState(value);
-  if (value !== seen) {
-    // The URL changed under us (back, clear): show what it says.
-    setSeen(value);
-    setText(value);
-  }
-  useEffect(() => {
-    if (text === value) return;
-    const timer = setTimeout(() => onChange(text), 300);
-    return () => clearTimeout(timer);
-  }, [text, value, onChange]);
   return (
     <label className={name === "q" ? "grow" : undefined}>
       <span className="sr-only">{label}</span>
-      <input
-        type="search"
-        aria-label={label}
-        placeholder={label}
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={(e) => e.key === "Enter" && onChange(text)}
-      />
+      <DebouncedInput type="search" aria-label={label} placeholder={label} value={value} onCommit={onChange} />
     </label>
   );
 }

@@ -1,7 +1,7 @@
-import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useNavigate } from "react-router-dom";
-import { get, post } from "../api/client";
+import { Link, useNavigate, useSearchParams, type SetURLSearchParams } from "react-router-dom";
+import { get, post, type Query } from "../api/client";
 import {
   ORIGINS,
   PRIORITIES,
@@ -15,13 +15,14 @@ import {
 } from "../api/types";
 import { useSession } from "../auth/session";
 import { useProject } from "../components/project";
-import { ago, Empty, ErrorNote, PriorityTag, seconds, StatusBadge } from "../components/ui";
+import { ago, DebouncedInput, Empty, ErrorNote, PriorityTag, seconds, StatusBadge } from "../components/ui";
 import TestCaseEditor from "./TestCaseEditor";
 
 const GenerateDialog = lazy(() => import("./GenerateDialog"));
 
 const PAGE_SIZE = 50;
-type Sort = "created_at" | "updated_at" | "title" | "priority" | "status";
+const SORTS = ["created_at", "updated_at", "title", "priority", "status"] as const;
+type Sort = (typeof SORTS)[number];
 
 export interface Filters {
   q: string;
@@ -34,24 +35,90 @@ export interface Filters {
   archived: boolean;
 }
 
-const EMPTY: Filters = {
-  q: "",
-  status: "",
-  origin: "",
-  priority: "",
-  tag: "",
-  sort: "created_at",
-  order: "desc",
-  archived: false,
-};
+/**
+ * The list's view state, all of it in the URL (so a reload or a link shows the same
+ * view): these filters, a default left out; `page` (from 0) with `cursor`, the server's
+ * cursor for that page when the Next button led there (else the page is read by
+ * offset); and `project` (see `useProjectParam`).
+ */
+const FILTERS = ["q", "status", "origin", "priority", "tag", "sort", "order", "archived"] as const;
+type Filter = (typeof FILTERS)[number];
+type Change = Partial<Record<Filter | "page" | "cursor", string>>;
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
+/** `value` if it is one of `list`, else undefined (a hand-edited URL shows the default). */
+const oneOf = <T extends string>(list: readonly T[], value: string | null): T | undefined => list.find((x) => x === value);
+
+export function readFilters(params: URLSearchParams): Filters {
+  return {
+    q: params.get("q") ?? "",
+    status: oneOf(TEST_STATUSES, params.get("status")) ?? "",
+    origin: oneOf(ORIGINS, params.get("origin")) ?? "",
+    priority: oneOf(PRIORITIES, params.get("priority")) ?? "",
+    tag: params.get("tag") ?? "",
+    sort: oneOf(SORTS, params.get("sort")) ?? "created_at",
+    order: params.get("order") === "asc" ? "asc" : "desc",
+    archived: params.get("archived") === "1",
+  };
+}
+
+/** The page shown, from 0. */
+const pageOf = (params: URLSearchParams) => Math.max(0, Math.floor(Number(params.get("page") ?? 0)) || 0);
+
+/** What `GET /tests` is asked for the view in `params`. */
+export function testQuery(params: URLSearchParams, projectId: string | null | undefined): Query {
+  const f = readFilters(params);
+  const cursor = params.get("cursor");
+  return {
+    project_id: projectId,
+    q: f.q,
+    status: f.status,
+    origin: f.origin,
+    priority: f.priority,
+    tag: f.tag.trim(),
+    sort: f.sort,
+    order: f.order,
+    include_archived: f.archived || undefined,
+    limit: PAGE_SIZE,
+    cursor,
+    offset: cursor ? undefined : pageOf(params) * PAGE_SIZE || undefined,
+  };
+}
+
+/**
+ * The listed project, in the URL too (`project`), so a link opens the project it was
+ * made in. A link (or Back) naming another known project selects it in the top bar;
+ * choosing another there rewrites the URL, from the first page. True when the URL and
+ * the top bar agree: only then is the list read (never the other project's).
+ */
+function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams): boolean {
+  const { projects, projectId, setProjectId } = useProject();
+  const linked = params.get("project");
+  const known = projects.some((p) => p.id === linked);
+  // The project the URL and the top bar last agreed on: tells which of them changed.
+  const agreed = useRef<string | null>(null);
   useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
+    if (!projectId) return;
+    if (linked && linked !== projectId && linked !== agreed.current && known) {
+      setProjectId(linked);
+      return;
+    }
+    agreed.current = projectId;
+    if (linked === projectId) return;
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        next.set("project", projectId);
+        if (linked) {
+          // Another project's pages and cursors mean nothing here.
+          next.delete("page");
+          next.delete("cursor");
+        }
+        return next;
+      },
+      { replace: true },
+    );
+  }, [linked, known, projectId, setProjectId, setParams]);
+  return !!projectId && (linked ?? projectId) === projectId;
 }
 
 function BulkBar({ ids, projectId, onDone }: { ids: string[]; projectId: string; onDone: () => void }) {
@@ -127,50 +194,53 @@ function BulkBar({ ids, projectId, onDone }: { ids: string[]; projectId: string;
 export function TestCasesPage() {
   const { can } = useSession();
   const { projectId, project, loading } = useProject();
-  const [filters, setFilters] = useState<Filters>(EMPTY);
-  const q = useDebounced(filters.q, 250);
-  const tag = useDebounced(filters.tag, 250);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [params, setParams] = useSearchParams();
+  const inStep = useProjectParam(params, setParams);
+  const filters = readFilters(params);
+  const page = pageOf(params);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [editing, setEditing] = useState<TestCase | "new" | null>(null);
   const [generating, setGenerating] = useState(false);
-  const cursor = cursors[cursors.length - 1];
 
-  const params = useMemo(
-    () => ({
-      project_id: projectId,
-      q,
-      status: filters.status,
-      origin: filters.origin,
-      priority: filters.priority,
-      tag: tag.trim(),
-      sort: filters.sort,
-      order: filters.order,
-      include_archived: filters.archived || undefined,
-      limit: PAGE_SIZE,
-      cursor,
-    }),
-    [projectId, q, tag, filters.status, filters.origin, filters.priority, filters.sort, filters.order, filters.archived, cursor],
-  );
-  // A new filter starts again at the first page, with nothing selected.
-  // (Adjusted while rendering, not in an effect: no render with the old page's cursor.)
-  const filterKey = JSON.stringify({ ...params, cursor: undefined });
+  const query = testQuery(params, projectId);
+  // A new filter starts again with nothing selected.
+  // (Adjusted while rendering, not in an effect: no render with the old selection.)
+  const filterKey = JSON.stringify({ ...query, cursor: undefined, offset: undefined });
   const [shownKey, setShownKey] = useState(filterKey);
   if (shownKey !== filterKey) {
     setShownKey(filterKey);
-    setCursors([null]);
     setSelected(new Set());
   }
 
   const list = useQuery({
-    queryKey: ["tests", params],
-    queryFn: () => get<Page<TestCase>>("/tests", params),
-    enabled: !!projectId,
+    queryKey: ["tests", query],
+    queryFn: () => get<Page<TestCase>>("/tests", query),
+    enabled: inStep,
     placeholderData: keepPreviousData,
   });
   const items = list.data?.items ?? [];
   const allSelected = items.length > 0 && items.every((t) => selected.has(t.id));
-  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+  /**
+   * Change the view in the URL: a filter goes back to the first page. Each choice is a
+   * step Back undoes; typing (`replace`) is not.
+   */
+  const set = (changes: Change, replace = false) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        for (const [k, v] of Object.entries(changes)) {
+          if (v) next.set(k, v);
+          else next.delete(k);
+        }
+        if (!("page" in changes)) {
+          next.delete("page");
+          next.delete("cursor");
+        }
+        return next;
+      },
+      { replace },
+    );
+  const filtered = FILTERS.some((f) => params.get(f));
   const toggle = (id: string) =>
     setSelected((s) => {
       const n = new Set(s);
@@ -178,7 +248,7 @@ export function TestCasesPage() {
       else n.add(id);
       return n;
     });
-  const start = (cursors.length - 1) * PAGE_SIZE;
+  const start = page * PAGE_SIZE;
 
   if (!loading && !projectId) {
     return (
@@ -208,39 +278,41 @@ export function TestCasesPage() {
       </div>
 
       <div className="filters" role="search" aria-label="Filter test cases">
-        <input
+        <DebouncedInput
           type="search"
           aria-label="Search test cases"
           placeholder="Search title, description, code…"
           value={filters.q}
-          onChange={(e) => set({ q: e.target.value })}
+          onCommit={(v) => set({ q: v }, true)}
+          delay={250}
           className="grow"
         />
-        <select aria-label="Status filter" value={filters.status} onChange={(e) => set({ status: e.target.value as TestStatus })}>
+        <select aria-label="Status filter" value={filters.status} onChange={(e) => set({ status: e.target.value })}>
           <option value="">Any status</option>
           {TEST_STATUSES.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-        <select aria-label="Origin filter" value={filters.origin} onChange={(e) => set({ origin: e.target.value as Origin })}>
+        <select aria-label="Origin filter" value={filters.origin} onChange={(e) => set({ origin: e.target.value })}>
           <option value="">Any origin</option>
           {ORIGINS.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-        <select aria-label="Priority filter" value={filters.priority} onChange={(e) => set({ priority: e.target.value as Priority })}>
+        <select aria-label="Priority filter" value={filters.priority} onChange={(e) => set({ priority: e.target.value })}>
           <option value="">Any priority</option>
           {PRIORITIES.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-        <input
+        <DebouncedInput
           aria-label="Tag filter"
           aria-describedby="tag-hint"
           placeholder="Tag, or api* for a prefix"
           title="A tag exactly (api), or every tag starting with it when it ends in * (api* matches api, api:v2)"
           value={filters.tag}
-          onChange={(e) => set({ tag: e.target.value })}
+          onCommit={(v) => set({ tag: v }, true)}
+          delay={250}
           size={18}
         />
         <span id="tag-hint" className="sr-only">
@@ -251,12 +323,12 @@ export function TestCasesPage() {
           className="toggle"
           aria-pressed={filters.archived}
           title={filters.archived ? "Archived test cases are listed" : "Archived test cases are hidden"}
-          onClick={() => set({ archived: !filters.archived })}
+          onClick={() => set({ archived: filters.archived ? "" : "1" })}
           disabled={filters.status !== ""}
         >
           Show archived
         </button>
-        <select aria-label="Sort by" value={filters.sort} onChange={(e) => set({ sort: e.target.value as Sort })}>
+        <select aria-label="Sort by" value={filters.sort} onChange={(e) => set({ sort: e.target.value === "created_at" ? "" : e.target.value })}>
           <option value="created_at">Created</option>
           <option value="updated_at">Updated</option>
           <option value="title">Title</option>
@@ -266,7 +338,7 @@ export function TestCasesPage() {
         <button
           type="button"
           aria-label={filters.order === "desc" ? "Sort descending (click for ascending)" : "Sort ascending (click for descending)"}
-          onClick={() => set({ order: filters.order === "desc" ? "asc" : "desc" })}
+          onClick={() => set({ order: filters.order === "desc" ? "asc" : "" })}
         >
           {filters.order === "desc" ? "↓" : "↑"}
         </button>
@@ -348,14 +420,15 @@ export function TestCasesPage() {
       </table>
       {list.data && items.length === 0 && (
         <Empty title="No test cases match">
-          {filters === EMPTY ? "Write one, import the project's tests, or generate some." : "Change the filters."}
+          {filtered ? "Change the filters." : "Write one, import the project's tests, or generate some."}
         </Empty>
       )}
       <nav className="pager" aria-label="Pagination">
         <span className="muted">
           {list.data ? `${list.data.total ? start + 1 : 0}–${start + items.length} of ${list.data.total.toLocaleString()}` : "…"}
         </span>
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+        {/* Back shows the page before as it was read; this button reads it by offset. */}
+        <button type="button" disabled={page === 0} onClick={() => set({ page: page > 1 ? String(page - 1) : "", cursor: "" })}>
           Previous page
         </button>
         <button
@@ -363,7 +436,7 @@ export function TestCasesPage() {
           disabled={!list.data?.next_cursor}
           onClick={() => {
             const next = list.data?.next_cursor;
-            if (next) setCursors((c) => [...c, next]);
+            if (next) set({ page: String(page + 1), cursor: next });
           }}
         >
           Next page

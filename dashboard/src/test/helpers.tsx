@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { MemoryRouter } from "react-router-dom";
+import { MemoryRouter, useLocation, useNavigationType } from "react-router-dom";
 import { vi } from "vitest";
 import { SessionProvider } from "../auth/session";
 import type { paths } from "../api/schema";
@@ -65,8 +65,10 @@ export function signedIn() {
   localStorage.setItem("assay.session", JSON.stringify({ token: "t0k", expiresAt: Date.now() + 3600_000 }));
 }
 
-export function renderTree(ui: ReactNode, path = "/") {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+/** A test's own QueryClient, to pass to `renderTree` when the test reaches into the cache. */
+export const testClient = () => new QueryClient({ defaultOptions: { queries: { retry: false } } });
+
+export function renderTree(ui: ReactNode, path = "/", client = testClient()) {
   return (
     <QueryClientProvider client={client}>
       <SessionProvider>
@@ -77,5 +79,19 @@ export function renderTree(ui: ReactNode, path = "/") {
     </QueryClientProvider>
   );
 }
+
+/** Where the router is (`location.search`), and how it got there (`data-how`: PUSH or REPLACE). */
+export function Where() {
+  const location = useLocation();
+  const how = useNavigationType();
+  return (
+    <output data-testid="where" data-how={how}>
+      {location.search}
+    </output>
+  );
+}
+
+/** The URL's query as `Where` shows it. */
+export const shownSearch = (el: HTMLElement) => new URLSearchParams(el.textContent ?? "");
 
 export { page, project, testCase, user } from "./fixtures";

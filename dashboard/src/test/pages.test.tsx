@@ -11,7 +11,8 @@ import { problemRange } from "../components/CodeEditor";
 import { StatusBadge, ProgressBar } from "../components/ui";
 import { ApiError } from "../api/client";
 import type { Role, SymbolInfo } from "../api/types";
-import { mockFetch, page, project, renderTree, signedIn, testCase, user } from "./helpers";
+import { ProjectPicker } from "../components/project";
+import { mockFetch, page, project, renderTree, shownSearch, signedIn, testCase, user, Where } from "./helpers";
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -91,6 +92,82 @@ describe("TestCasesPage", () => {
     expect(calls.some((c) => c.path.includes("cursor=CUR"))).toBe(true);
     await userEvent.selectOptions(screen.getByLabelText("Status filter"), "draft");
     await waitFor(() => expect(calls.some((c) => c.path.includes("status=draft") && !c.path.includes("cursor"))).toBe(true));
+  });
+
+  it("reads its whole view from the URL, and writes each change back to it", async () => {
+    signedIn();
+    const other = { ...project, id: "p2", name: "other" };
+    const calls = mockFetch({ ...routes("viewer"), "GET /projects": () => page([project, other]) });
+    const link = "?project=p2&q=add&origin=ai&priority=high&tag=api*&sort=title&order=asc&archived=1&page=2&cursor=CUR";
+    render(
+      renderTree(
+        <>
+          <ProjectPicker />
+          <TestCasesPage />
+          <Where />
+        </>,
+        `/tests${link}`,
+      ),
+    );
+    await screen.findByRole("button", { name: "third" });
+    const asked = () =>
+      calls.filter((c) => c.path.startsWith("/api/v1/tests?")).map((c) => Object.fromEntries(new URL(c.path, "http://x").searchParams));
+    // The link's project is shown (and chosen in the top bar); the other one is never read.
+    expect(asked()).toEqual([
+      {
+        project_id: "p2",
+        q: "add",
+        origin: "ai",
+        priority: "high",
+        tag: "api*",
+        sort: "title",
+        order: "asc",
+        include_archived: "true",
+        limit: "50",
+        cursor: "CUR",
+      },
+    ]);
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("other");
+    expect(screen.getByLabelText("Project")).toHaveValue("p2");
+    expect(screen.getByRole("searchbox", { name: "Search test cases" })).toHaveValue("add");
+    expect(screen.getByLabelText("Status filter")).toHaveValue("");
+    expect(screen.getByLabelText("Origin filter")).toHaveValue("ai");
+    expect(screen.getByLabelText("Priority filter")).toHaveValue("high");
+    expect(screen.getByLabelText("Tag filter")).toHaveValue("api*");
+    expect(screen.getByLabelText("Sort by")).toHaveValue("title");
+    expect(screen.getByRole("button", { name: /^Sort ascending/ })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Show archived" })).toHaveAttribute("aria-pressed", "true");
+    expect(screen.getByText("101–101 of 10,001")).toBeInTheDocument();
+    const where = screen.getByTestId("where");
+    expect(shownSearch(where).toString()).toBe(new URLSearchParams(link).toString());
+
+    // A filter chosen is a step Back undoes, and starts at the first page again.
+    await userEvent.selectOptions(screen.getByLabelText("Status filter"), "draft");
+    await waitFor(() => expect(shownSearch(where).get("status")).toBe("draft"));
+    expect(where).toHaveAttribute("data-how", "PUSH");
+    expect(shownSearch(where).has("page") || shownSearch(where).has("cursor")).toBe(false);
+    expect(shownSearch(where).get("q")).toBe("add");
+    await waitFor(() => expect(asked().at(-1)).toMatchObject({ project_id: "p2", status: "draft", q: "add", tag: "api*" }));
+    expect(asked().at(-1)).not.toHaveProperty("cursor");
+    expect(asked().at(-1)).not.toHaveProperty("offset");
+
+    // Typing replaces the URL's entry, after a pause.
+    const search = screen.getByRole("searchbox", { name: "Search test cases" });
+    await userEvent.clear(search);
+    await userEvent.type(search, "mul");
+    await waitFor(() => expect(shownSearch(where).get("q")).toBe("mul"));
+    expect(where).toHaveAttribute("data-how", "REPLACE");
+    await waitFor(() => expect(asked().at(-1)).toMatchObject({ q: "mul", status: "draft" }));
+
+    // The next page is in the URL too; choosing another project starts it over there.
+    await userEvent.click(screen.getByRole("button", { name: "Next page" }));
+    await waitFor(() => expect(shownSearch(where).get("cursor")).toBe("CUR"));
+    expect(shownSearch(where).get("page")).toBe("1");
+    await userEvent.selectOptions(screen.getByLabelText("Project"), "p1");
+    await waitFor(() => expect(shownSearch(where).get("project")).toBe("p1"));
+    expect(shownSearch(where).has("page") || shownSearch(where).has("cursor")).toBe(false);
+    expect(shownSearch(where).get("q")).toBe("mul");
+    await waitFor(() => expect(asked().at(-1)).toMatchObject({ project_id: "p1", q: "mul" }));
   });
 
   it("a viewer sees no edit or run controls", async () => {

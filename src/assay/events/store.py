@@ -10,15 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from assay.contracts.events import EventPayload
-from assay.db.base import utcnow
+from assay.db.base import Base, utcnow
 from assay.db.models import Event
 from assay.events.bus import EventBus
 
 PENDING = "assay.pending_events"
+LOCKED = "assay.events_locked"
+EVENTS = Base.metadata.tables[Event.__tablename__]
 
 
 def event_dict(row: Event) -> dict[str, Any]:
@@ -38,27 +40,30 @@ def append(
     *,
     plan_id: str | None = None,
     project_id: str | None = None,
-) -> Event:
+) -> dict[str, Any]:
     """Add an event to the session's transaction; it is published after commit.
 
     `payload` is one of the contract's event models (`assay.contracts.events`): its
     `type` is the event's type, and what is stored is what a consumer will parse.
     """
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    transaction = session.get_transaction()
+    if bind.dialect.name == "postgresql" and session.info.get(LOCKED) is not transaction:
         # Serialize event writers until commit, so sequence order is commit order and a
         # client replaying "since N" can never miss an event that commits later with a
-        # smaller number. (SQLite already serializes writers.)
+        # smaller number. (SQLite already serializes writers.) Once per transaction.
         session.execute(text("SELECT pg_advisory_xact_lock(7317)"))
-    row = Event(
-        type=payload.type, payload=payload.model_dump(mode="json"), plan_id=plan_id,
-        project_id=project_id,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    session.info.setdefault(PENDING, []).append(event_dict(row))
-    return row
+        session.info[LOCKED] = transaction
+    # Core, not the ORM: a batch of 10,000 results writes 20,000 events, and the unit
+    # of work's flush per row was most of the writer's time.
+    created = utcnow()
+    row = {"type": payload.type, "payload": payload.model_dump(mode="json"),
+           "plan_id": plan_id, "project_id": project_id}
+    seq = session.execute(insert(EVENTS).values(**row, created_at=created)
+                          .returning(EVENTS.c.seq)).scalar_one()
+    stored = {"seq": seq, **row, "created_at": created.isoformat()}
+    session.info.setdefault(PENDING, []).append(stored)
+    return stored
 
 
 def replay(

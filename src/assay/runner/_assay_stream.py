@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import signal
 import time
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 import pytest
 
 FAILURE_LIMIT = 16 * 1024
+SEPARATOR = re.compile(r"::|\[|/")
+"""Where a selected node id may end inside a longer one (a child, a parametrization, a path)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,6 +63,7 @@ class Stream:
                 data = json.load(f)
             self.files = set(data.get("files", []))
             self.nodeids = list(data.get("nodeids", []))
+        self.refs = {ref.rstrip("/") for ref in self.nodeids}
         self.nodes: dict[str, dict[str, Any]] = {}
 
     def emit(self, **payload: Any) -> None:
@@ -73,15 +77,17 @@ class Stream:
             self.fd = None
 
     def wanted(self, nodeid: str) -> bool:
+        """Whether `nodeid` is selected: its file is, or a node id equals it or is its
+        prefix up to a `::`, `[` or `/`.
+
+        Looked up by prefix in a set, so a job of 25,000 node ids in a module of
+        100,000 tests costs one pass over the tests, not their product.
+        """
         if self.files is None:
             return True
-        if nodeid.split("::", 1)[0] in self.files:
+        if nodeid.split("::", 1)[0] in self.files or nodeid in self.refs:
             return True
-        for ref in self.nodeids:
-            ref = ref.rstrip("/")
-            if nodeid == ref or nodeid.startswith((ref + "::", ref + "[", ref + "/")):
-                return True
-        return False
+        return any(nodeid[:m.start()] in self.refs for m in SEPARATOR.finditer(nodeid))
 
     # -- hooks -------------------------------------------------------------
 

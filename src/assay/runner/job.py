@@ -254,12 +254,14 @@ def _select(job: Job, ws: Workspace, tracker: Tracker) -> list[str]:
     files = [path for path, key in ws.code_files.items() if key in open_keys]
     nodeids: list[str] = []
     paths: list[str] = []
+    found: dict[str, bool] = {}  # 25,000 node ids of one module: one stat, not 25,000
     for item in tracker.open_items():
         if item.kind != "reference" or not item.nodeid:
             continue
         path = item.nodeid.split("::", 1)[0].rstrip("/")
-        target = (ws.project / path).resolve()
-        if ".." in path.split("/") or not target.exists():
+        if path not in found:
+            found[path] = ".." not in path.split("/") and (ws.project / path).resolve().exists()
+        if not found[path]:
             tracker.close_item(item.key, f"{item.nodeid} was not found in the project")
             continue
         nodeids.append(item.nodeid)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -76,6 +77,7 @@ class WarmRunners:
         self._identities: dict[str, _Identity] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failed: dict[_Identity, str] = {}
+        self._starts = itertools.count()
 
     @contextlib.asynccontextmanager
     async def lease(self, python: Path, isolation: str) -> AsyncIterator[ForkServer | str]:
@@ -108,8 +110,10 @@ class WarmRunners:
             return server
         if identity in self._failed:
             return self._failed[identity]
+        # Unique per start: two copies of one environment are both "venv", and runners
+        # start concurrently (one lock per environment copy), so no count of the started.
         home = self.home_root / f"warm-{safe_name(python.parent.parent.name)}-{os.getpid()}-" \
-            f"{len(self._identities)}"
+            f"{next(self._starts)}"
         runner_dir = _runner_dir(home)
         await asyncio.to_thread(_install_runner, home, runner_dir)
         try:
