@@ -107,6 +107,26 @@ def sleepers(tag: str) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+def descendants(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    children = [int(p) for p in out.split()]
+    return children + [d for c in children for d in descendants(c)]
+
+
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def run_status(app: TestClient, admin: dict[str, str], plan_id: str, name: str) -> str:
     return str(runs_by_name(plan(app, admin, plan_id))[name]["status"])
 
@@ -132,9 +152,11 @@ def test_cancel_stops_the_job_on_the_worker(
     wait_for(lambda: not sleepers(tag), 60, "the setsid() child to be killed too")
 
     def tree_gone() -> bool:
-        return not any(
-            subprocess.run(["pgrep", "-P", str(c)], capture_output=True).stdout.strip()
-            for w in workers for c in w.children())
+        """No job below any worker: no cold pytest (a pool process's child's child) and
+        no forked warm job (named `assay-job`); the warm runner itself stays."""
+        below = [pid for w in workers for c in w.children() for pid in descendants(c)]
+        return not any(comm(pid) in ("assay-job", "pytest") or b"-m\0pytest" in cmdline(pid)
+                       for pid in below)
 
     wait_for(tree_gone, 60, "the job's process tree to be killed")
 

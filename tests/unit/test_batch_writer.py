@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from assay.db.engine import Database
 from assay.db.models import Project
-from assay.orchestrator.writer import BatchWriter
+from assay.orchestrator.writer import MAX_BATCH, BatchWriter
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -171,3 +171,24 @@ def test_close_during_a_commit_answers_that_batch(db: Database) -> None:
         assert names(db) == {"slow"}
 
     run(main)
+
+
+def test_a_backlog_is_written_in_capped_transactions(db: Database) -> None:
+    """A writer that fell behind writes its backlog in transactions of at most
+    MAX_BATCH ops, so no transaction holds the database for the whole backlog."""
+    seen: list[Session] = []  # the sessions themselves: a freed id is reused
+
+    def op(session: Session) -> None:
+        seen.append(session)
+
+    async def main() -> None:
+        writer = BatchWriter(db)
+        writer.start()
+        await asyncio.gather(*(writer.submit(op) for _ in range(2 * MAX_BATCH + 10)))
+        await writer.close()
+
+    run(main)
+    sizes = [sum(1 for s in seen if s is session) for session in
+             {id(s): s for s in seen}.values()]
+    assert sum(sizes) == 2 * MAX_BATCH + 10
+    assert max(sizes) <= MAX_BATCH and len(sizes) >= 3

@@ -28,6 +28,7 @@ from tests.worker.test_runner import _processes_with, until
 pytestmark = pytest.mark.skipif("bwrap" not in ISOLATIONS,
                                 reason="warm runners need bubblewrap")
 T = TypeVar("T")
+JOB_NAME = "assay-job"  # runner/_warm_main.py names a forked job so (it imports nothing of ours)
 
 SUITE: list[JobItem] = [
     code("hypothesis", textwrap.dedent("""
@@ -105,6 +106,19 @@ SUITE: list[JobItem] = [
     code("crash", "import os\n\ndef test_exit():\n    os._exit(3)\n"),
     code("after_crash", "def test_ok():\n    pass\n"),
 ]
+
+
+def _named(comm: str) -> list[int]:
+    """Pids whose process name (comm) is `comm`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == comm:
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
 
 
 def _outcomes(rec: Recorded) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -233,9 +247,12 @@ def test_cancel_kills_a_warm_jobs_whole_tree(
         cancel = asyncio.Event()
         task = asyncio.create_task(record(job, cancel, warm=warm))
         await until(lambda: bool(_processes_with(token)), "the setsid child to start")
+        jobs = _named(JOB_NAME)
+        assert jobs, "a forked job is named for ps and pgrep"
         cancel.set()
         rec = await asyncio.wait_for(task, 60)
         await until(lambda: not _processes_with(token), "the setsid child to be killed")
+        await until(lambda: not set(jobs) & set(_named(JOB_NAME)), "the job to end")
         after = await record(dataclasses.replace(
             job, job_id="after", items=[code("next", "def test_ok():\n    pass\n")]), warm=warm)
         return rec, after

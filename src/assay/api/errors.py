@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assay.errors import (
     AssayError,
@@ -151,6 +151,15 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     named (not its message, which may hold paths or data) so a report can be matched
     to the log line.
     """
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+        # SQLite's one writer at a time: this request waited its whole busy timeout.
+        # Nothing was written; the same request can simply be sent again.
+        log.warning("%s %s: the SQLite database stayed locked", request.method,
+                    request.url.path)
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"},
+            content={"detail": "the database is busy with other writes; retry in a moment "
+                               "(a server this busy is better on PostgreSQL)"})
     log.error(
         "unhandled %s in %s %s", type(exc).__name__, request.method, request.url.path,
         exc_info=exc,

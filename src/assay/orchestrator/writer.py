@@ -4,6 +4,14 @@ A batch of a thousand quick tests reports a thousand results in under a second;
 writing each in its own transaction would cost more than running the tests. The
 writer drains whatever arrived while the previous transaction was committing, so
 latency stays at one commit and throughput grows with load.
+
+A writer that falls behind (results arriving faster than it writes them) must not
+hold the database: uncapped, its batches grew until one transaction held SQLite's
+lock past every other writer's 30 s busy timeout, and the orchestrator's own claims
+and the API's requests failed with "database is locked" (a 100,000-test plan). So a
+batch holds at most MAX_BATCH ops, and after a large one on SQLite the writer leaves
+the lock free for longer than a waiter's longest busy-handler sleep (SQLite does not
+queue its waiters). Small batches (an interactive run) are written at once.
 """
 
 from __future__ import annotations
@@ -20,6 +28,14 @@ from assay.db.engine import Database
 log = logging.getLogger("assay.orchestrator")
 
 Op = Callable[[Session], Any]
+MAX_BATCH = 2_000
+"""Ops per transaction at most. Without a cap a writer that falls behind (results
+arriving faster than they are written) writes ever larger batches, until one holds
+the database longer than any other writer waits (30 s on SQLite)."""
+LARGE_BATCH = 200
+"""Ops in a batch from which, on SQLite, the writer pauses before the next one."""
+SQLITE_PAUSE_S = 0.12
+"""Longer than SQLite's longest busy-handler sleep (100 ms), so a waiter gets in."""
 
 
 class BatchWriter:
@@ -44,9 +60,14 @@ class BatchWriter:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            if self._pending:
+                self._wake.set()  # the rest is the next batch, without waiting for more
             if batch:
                 await self._flush(batch)
+                if len(batch) >= LARGE_BATCH and not self.db.is_postgres and \
+                        not self._closing:
+                    await asyncio.sleep(SQLITE_PAUSE_S)  # let other writers in
             if self._closing and not self._pending:
                 return
 

@@ -49,6 +49,9 @@ from _reaper import descendants  # copied beside this file (assay.runner.warm)
 CONTROL_FD = 3
 REPORT_FD = 3
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+JOB_NAME = b"assay-job"
+"""A forked job's process name (comm): its command line is still the warm runner's."""
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 START_FAILED = 198
@@ -162,6 +165,8 @@ def become_job(request: dict[str, Any], fds: list[int]) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
+    # Its cmdline stays the runner's: the name tells `ps`/`pgrep` which one is a job.
+    libc.prctl(PR_SET_NAME, JOB_NAME, 0, 0, 0)
     sys.argv = ["pytest", *request["argv"]]
     gc.enable()
     import pytest
