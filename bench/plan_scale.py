@@ -26,8 +26,6 @@ import json
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -43,34 +41,11 @@ from assay.db.base import new_id, utcnow
 from assay.db.models import TestCase
 from real_projects import (  # same directory
     FINAL,
-    PASSWORD,
-    SECRET,
     Server,
     StepFailed,
-    clean_env,
-    free_port,
 )
 
 PG_ADMIN_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
-
-
-class PlanServer(Server):
-    """`Server` (bench/real_projects.py) on the database this bench asks for."""
-
-    def __init__(self, data: Path, database_url: str) -> None:
-        data.mkdir(mode=0o755)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data / "server.log"
-        env = clean_env(
-            ASSAY_DATA_DIR=str(data), ASSAY_DATABASE_URL=database_url,
-            ASSAY_ADMIN_PASSWORD=PASSWORD, ASSAY_SECRET_KEY=SECRET,
-            ASSAY_PORT=str(self.port), ASSAY_WORKERS="2", ASSAY_LOG_LEVEL="WARNING")
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "assay", "serve"], env=env,
-                                         stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        self.api = httpx.Client(base_url=f"{self.url}/api/v1", timeout=600)
 
 
 def seed(database_url: str, project_id: str, n: int) -> list[str]:
@@ -232,7 +207,7 @@ def main() -> None:
         database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{pg_name}"
     else:
         database_url = f"sqlite:///{work / 'assay-data' / 'assay.db'}"
-    server = PlanServer(work / "assay-data", database_url)
+    server = Server(work / "assay-data", database_url, timeout=600)
     try:
         server.start()
         result = {"db": args.db, **measure(server.api, database_url, work, args.cases)}

@@ -315,21 +315,23 @@ class Server:
     process below it, and no project can leave a server behind for the next.
     """
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, database_url: str | None = None,
+                 timeout: float = 60) -> None:
+        """`database_url` defaults to SQLite in `data`; `timeout` is the API client's."""
         data.mkdir(mode=0o755)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data / "server.log"
         env = clean_env(
             ASSAY_DATA_DIR=str(data),
-            ASSAY_DATABASE_URL=f"sqlite:///{data / 'assay.db'}",
+            ASSAY_DATABASE_URL=database_url or f"sqlite:///{data / 'assay.db'}",
             ASSAY_ADMIN_PASSWORD=PASSWORD, ASSAY_SECRET_KEY=SECRET,
             ASSAY_PORT=str(self.port), ASSAY_WORKERS="2", ASSAY_LOG_LEVEL="WARNING")
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "assay", "serve"], env=env,
                                          stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
-        self.api = httpx.Client(base_url=f"{self.url}/api/v1", timeout=60)
+        self.api = httpx.Client(base_url=f"{self.url}/api/v1", timeout=timeout)
 
     def start(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from assay.sandbox.environ import scrubbed_env
 from assay.sandbox.identity import Identity, count_processes, hand_over, sandbox_identity
@@ -43,6 +42,7 @@ from assay.sandbox.process import (
     pump,
     read_report,
     terminate,
+    wait_exit,
 )
 from assay.sandbox.view import View, sandbox_readable
 
@@ -213,21 +213,12 @@ class ForkServer:
         self, run_id: str, exit_future: asyncio.Future[int], wall_seconds: float,
         cancel: asyncio.Event | None,
     ) -> tuple[int | None, bool, bool]:
-        waits: set[asyncio.Future[Any]] = {exit_future}
-        cancel_task = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
-        if cancel_task is not None:
-            waits.add(cancel_task)
-        try:
-            await asyncio.wait(waits, timeout=wall_seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if cancel_task is not None:
-                cancel_task.cancel()
-        if exit_future.done():
+        timed_out, cancelled = await wait_exit(exit_future, wall_seconds, cancel)
+        if not (timed_out or cancelled):
             try:
                 return exit_future.result(), False, False
             except ForkServerError:
                 return -int(signal.SIGKILL), False, False
-        cancelled = cancel is not None and cancel.is_set()
         with contextlib.suppress(OSError):
             self.control.send(json.dumps({"op": "kill", "job": run_id}).encode())
         try:
@@ -235,7 +226,7 @@ class ForkServer:
         except (TimeoutError, ForkServerError):
             await self.close()  # it does not answer: its whole tree goes
             status = -int(signal.SIGKILL)
-        return status, not cancelled, cancelled
+        return status, timed_out, cancelled
 
     async def close(self) -> None:
         """Stop the server and every process below it.

@@ -171,12 +171,15 @@ def _prepare(
     return workspace, cwd, count_processes(owner)
 
 
-async def _wait(
-    proc: asyncio.subprocess.Process, wall_seconds: float, cancel: asyncio.Event | None
+async def wait_exit(
+    exited: asyncio.Future[Any], wall_seconds: float, cancel: asyncio.Event | None
 ) -> tuple[bool, bool]:
-    """Wait for exit, the wall-clock limit, or cancel; return (timed_out, cancelled)."""
-    waiter = asyncio.ensure_future(proc.wait())
-    pending: set[asyncio.Future[Any]] = {waiter}
+    """Wait for `exited`, the wall-clock limit, or cancel, whichever is first.
+
+    Returns (timed_out, cancelled); both False when `exited` is done. The caller
+    stops the process otherwise (a cold one directly, a warm one through its server).
+    """
+    pending: set[asyncio.Future[Any]] = {exited}
     cancel_task = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
     if cancel_task is not None:
         pending.add(cancel_task)
@@ -185,11 +188,21 @@ async def _wait(
     finally:
         if cancel_task is not None:
             cancel_task.cancel()
-    if waiter.done():
+    if exited.done():
         return False, False
     cancelled = cancel is not None and cancel.is_set()
-    await terminate(proc)
     return not cancelled, cancelled
+
+
+async def _wait(
+    proc: asyncio.subprocess.Process, wall_seconds: float, cancel: asyncio.Event | None
+) -> tuple[bool, bool]:
+    """Wait for exit, the wall-clock limit, or cancel; return (timed_out, cancelled)."""
+    timed_out, cancelled = await wait_exit(asyncio.ensure_future(proc.wait()), wall_seconds,
+                                           cancel)
+    if timed_out or cancelled:
+        await terminate(proc)
+    return timed_out, cancelled
 
 
 def terminate_now(proc: asyncio.subprocess.Process) -> None:
