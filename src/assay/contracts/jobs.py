@@ -93,6 +93,8 @@ class JobOutcome(Contract):
     """warm when a pytest of the job was forked from the environment's warm runner."""
     start_note: str | None = None
     """Why the job (or part of it) ran cold."""
+    warm_failed: bool = False
+    """A warm start failed in this job: its runner is replaced before the next one."""
 
 
 class Delivery(Contract):

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from assay.environments.install import InstalledProject, ProjectBuildError, ensure_installed
 from assay.runner.models import ItemFinished, ItemStarted, Job, JobOutcome
-from assay.runner.pytest_cmd import USAGE_ERROR, environment_root, run_argv
+from assay.runner.pytest_cmd import USAGE_ERROR, environment_root, pytest_arguments, run_argv
 from assay.runner.pytest_config import neutralized, neutralized_note
 from assay.runner.tracker import Event, Tracker
 from assay.runner.warm import START_FAILED, WarmRunners, unsafe_reason
@@ -33,6 +33,7 @@ from assay.sandbox import (
 )
 from assay.sandbox.forkserver import ForkServer, ForkServerError
 
+WARM_FAILED = "the warm runner failed"
 HARD_TIMEOUT_GRACE_S = 3.0
 """The plugin fails a slow test at test_timeout_s; past this grace we kill pytest."""
 
@@ -70,9 +71,8 @@ async def run_job(
         server = leased if isinstance(leased, ForkServer) else None
         note = leased if isinstance(leased, str) else None
         outcome = await _run_in(job, on_event, cancel, mode, installed, server, note, started)
-        if outcome.start_note and server is not None and outcome.start_note.startswith(
-                "the warm runner failed"):
-            await warm.discard(job.python)
+        if server is not None and outcome.warm_failed:
+            await warm.discard(job.python)  # a fresh one for the next job
         return outcome
 
 
@@ -158,17 +158,18 @@ class _Launch:
             before = reported()
             try:
                 result = await self.server.run(
-                    f"{job.job_id}-{self.count}", argv=argv[3:], workspace=ws.root,
+                    f"{job.job_id}-{self.count}", argv=pytest_arguments(argv), workspace=ws.root,
                     cwd=ws.project, env=env, path=ws.pythonpath().split(":"),
                     site=site if site.is_file() else None, limits=limits,
                     on_report_line=on_line, cancel=kill)
             except ForkServerError as exc:
-                outcome.start_note = f"the warm runner failed: {exc}"
+                outcome.start_note, outcome.warm_failed = f"{WARM_FAILED}: {exc}", True
             else:
                 if result.exit_code != START_FAILED or reported() != before:
                     outcome.start = "warm"
                     return result
-                outcome.start_note = f"the warm runner failed: {result.stderr[-2000:]}"
+                outcome.start_note = f"{WARM_FAILED}: {result.stderr[-2000:]}"
+                outcome.warm_failed = True
             self.server = None
         return await run_sandboxed(
             argv, workspace=ws.root, cwd=ws.project, limits=limits, isolation=self.mode,

@@ -31,6 +31,14 @@ def run_argv(
     ]
 
 
+def pytest_arguments(argv: list[str]) -> list[str]:
+    """What `run_argv` passes to pytest itself, without `python -m pytest` (a warm
+    runner's child calls `pytest.main` with these)."""
+    if argv[1:3] != ["-m", "pytest"]:
+        raise ValueError(f"not a `python -m pytest` command: {argv[:3]}")
+    return argv[3:]
+
+
 def collect_argv(python: Path, project: Path, override: list[str] | None = None) -> list[str]:
     """Like `pytest --collect-only -q` run by hand in the project: same config, same ids."""
     return [str(python), "-m", "pytest", *COMMON, *pinned_args(project), "--collect-only",
