@@ -422,7 +422,25 @@ def run_plan(api: httpx.Client, project_id: str, timeout: float) -> tuple[float,
         api.post(f"/execution/plans/{plan_id}/cancel")
         raise
     wall = time.perf_counter() - started
-    return wall, dict(api.get(f"/execution/plans/{plan_id}", timeout=120).json())
+    plan = dict(api.get(f"/execution/plans/{plan_id}", timeout=120).json())
+    plan["runs"] = all_runs(api, plan_id)  # the detail inlines only the first 100
+    return wall, plan
+
+
+def all_runs(api: httpx.Client, plan_id: str) -> list[dict[str, Any]]:
+    """Every run of a plan, a page of 200 at a time (GET /execution/plans/{id}/runs)."""
+    runs: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = api.get(f"/execution/plans/{plan_id}/runs", params=params, timeout=120)
+        if page.status_code != 200:
+            raise StepFailed(f"plan runs: HTTP {page.status_code}: {page.text[:500]}")
+        body = page.json()
+        runs.extend(body["items"])
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return runs
 
 
 def server_seconds(plan: dict[str, Any]) -> float | None:
