@@ -14,12 +14,25 @@ class Item:
     key: str = ""
 
 
-def test_a_large_plan_becomes_two_jobs_per_slot_not_one_per_200_tests() -> None:
+def test_a_large_module_is_cut_into_one_job_per_slot_not_one_per_200_tests() -> None:
+    """Each part collects the whole module: more parts than slots only add collections."""
     items = [Item(f"tests/test_big.py::test_case[{i}]") for i in range(100_000)]
     jobs = plan_batches(items, slots=2, min_size=200)
-    assert len(jobs) == 4
-    assert sorted(len(j) for j in jobs) == [25_000] * 4
+    assert sorted(len(j) for j in jobs) == [50_000] * 2
     assert [i for job in jobs for i in job] == items  # nothing lost, nothing twice
+
+
+def test_a_large_plan_of_many_modules_becomes_about_two_jobs_per_slot() -> None:
+    items = [Item(f"tests/test_m{m}.py::t[{i}]") for m in range(40) for i in range(500)]
+    jobs = plan_batches(items, slots=2, min_size=200)
+    assert sorted(len(j) for j in jobs) == [5_000] * 4
+    assert [i for job in jobs for i in job] == items
+
+
+def test_code_items_fill_jobs_of_the_batch_size() -> None:
+    items = [Item(None, f"code-{i}") for i in range(1_000)]
+    jobs = plan_batches(items, slots=2, min_size=100)
+    assert [len(j) for j in jobs] == [250] * 4
 
 
 def test_a_small_plan_stays_one_job_and_a_module_stays_together() -> None:
@@ -30,12 +43,12 @@ def test_a_small_plan_stays_one_job_and_a_module_stays_together() -> None:
                                        "tests/b.py::t1", None]
 
 
-def test_modules_are_cut_only_where_a_job_is_full() -> None:
+def test_a_module_that_fits_in_a_job_is_never_cut() -> None:
     items = [Item(f"m{m}.py::t{i}") for m in range(3) for i in range(300)]
     jobs = plan_batches(items, slots=1, min_size=100)
     assert batch_size(900, 1, 100) == 450
     assert [{i.nodeid.split("::")[0] for i in job if i.nodeid} for job in jobs] == [
-        {"m0.py", "m1.py"}, {"m1.py", "m2.py"}]
+        {"m0.py"}, {"m1.py"}, {"m2.py"}]
 
 
 def test_a_bigger_job_gets_a_longer_wall_clock() -> None:

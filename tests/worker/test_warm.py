@@ -20,6 +20,7 @@ import pytest
 from assay.environments import EnvironmentPool, EnvSpec
 from assay.runner import Job, JobItem
 from assay.runner.warm import WarmRunners
+from assay.sandbox._reaper import descendants
 from assay.snapshots import snapshot_tree
 from tests.gates import Gate
 from tests.worker.conftest import ISOLATIONS, Recorded, code, make_job, record, ref
@@ -109,15 +110,18 @@ SUITE: list[JobItem] = [
 
 
 def _named(comm: str) -> list[int]:
-    """Pids whose process name (comm) is `comm`."""
+    """Our own descendants whose process name (comm) is `comm`.
+
+    Only ours: another Assay on this machine (a server left by an earlier run) has
+    jobs of the same name, which this test neither started nor may wait for.
+    """
     found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if (proc / "comm").read_text().strip() == comm:
-                    found.append(int(proc.name))
-            except OSError:
-                continue
+    for pid in descendants(os.getpid()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == comm:
+                found.append(pid)
+        except OSError:
+            continue
     return found
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,15 +31,19 @@ def get_context(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(ctx: Ctx) -> Iterator[Session]:
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(ctx: Ctx, request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent.
 
     Used with `scope="function"`: FastAPI then runs the commit when the endpoint
     returns, not after the client already has its answer, so a 201 means the row
     is durable and a commit that fails answers an error instead of a false success.
+    A GET reads in a read-only transaction, so it never waits for a long write.
     """
     try:
-        with ctx.db.session() as session:
+        with ctx.db.session(readonly=request.method in READ_METHODS) as session:
             yield session
     except IntegrityError as exc:
         if not is_conflict(exc):
@@ -56,8 +60,16 @@ def get_session(ctx: Ctx) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
+STALE_TOKEN = "assay.stale_api_token"
+"""session.info key: the API token whose last_used_at `record_token_use` should write."""
+
+
 def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | None:
-    """The active user a bearer token (JWT or API token) belongs to, or None."""
+    """The active user a bearer token (JWT or API token) belongs to, or None.
+
+    Only reads, so it runs in a read-only session; an API token's last use is then
+    written by `record_token_use`.
+    """
     if api_tokens.looks_like_api_token(token):
         row = session.scalar(
             select(ApiToken).where(ApiToken.token_hash == api_tokens.digest(token))
@@ -73,7 +85,7 @@ def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | 
         # Writing last_used_at on every request would turn reads into writes;
         # once a minute is plenty.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            row.last_used_at = now
+            session.info[STALE_TOKEN] = row.id
         return user
     claims = access_tokens.decode(token, ctx.settings.resolved_secret_key())
     if claims is None:
@@ -102,13 +114,23 @@ def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)])
         raise Unauthenticated(
             "not authenticated: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login)"
         )
-    with ctx.db.session() as session:
+    with ctx.db.session(readonly=True) as session:
         user = authenticate_token(session, ctx, token)
+        stale = session.info.pop(STALE_TOKEN, None)
+    if stale is not None:
+        record_token_use(ctx, stale)
     if user is None:
         raise Unauthenticated(
             "invalid, expired or revoked token, or the user is disabled; log in again"
         )
     return user
+
+
+def record_token_use(ctx: AppContext, token_id: str) -> None:
+    """Write when an API token was last used, in a short write of its own."""
+    with ctx.db.session() as session:
+        session.execute(update(ApiToken).where(ApiToken.id == token_id)
+                        .values(last_used_at=datetime.now(UTC)))
 
 
 def require(role: Role) -> Callable[[User], User]:

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+READONLY = "assay_readonly"
+"""The execution option of the engine behind read-only sessions."""
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
@@ -32,7 +35,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
             # busy_timeout instead of failing with "database is locked" on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only session (Database.session(readonly=True)) begins deferred:
+            # under WAL it reads a snapshot and never waits for a writer.
+            readonly = conn.get_execution_options().get(READONLY, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
@@ -45,15 +51,24 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = self.engine.execution_options(**{READONLY: True})
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on any error."""
-        with self.sessionmaker() as session:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error.
+
+        `readonly` is for work that only reads (a GET, an authentication): on SQLite
+        every other transaction holds the write lock from its start, so a read waited
+        behind a long write (a suite import of 100,000 tests) and failed with
+        "database is locked" after the busy timeout. A read-only session that writes
+        after all still works, but may then find the database busy.
+        """
+        factory = self.sessionmaker
+        with (factory(bind=self._reader) if readonly else factory()) as session:
             try:
                 yield session
                 session.commit()

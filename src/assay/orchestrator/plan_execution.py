@@ -17,6 +17,7 @@ from assay.environments import EnvironmentBuildError
 from assay.orchestrator import results
 from assay.orchestrator.batching import job_wall_seconds, plan_batches
 from assay.orchestrator.executor import JobSpec
+from assay.orchestrator.recorder import PlanRecorder
 from assay.runner import ItemFinished, ItemStarted, JobItem
 from assay.services.preparation import sandbox_limits
 from assay.services.source import SourceSnapshot, snapshot_source
@@ -82,13 +83,14 @@ class PlanExecution:
         self.orch = orch
         self.plan_id = plan_id
         self.cancel = asyncio.Event()
-        self._writes: list[asyncio.Future[Any]] = []
+        self.recorder: PlanRecorder | None = None
 
     async def run(self) -> None:
         orch = self.orch
         error: str | None = None
         try:
             work = await orch.read(lambda s: load_work(s, self.plan_id))
+            self.recorder = PlanRecorder(orch.writer, _PlanRef(self.plan_id, work.project_id))
             settings = orch.settings
             snap = await asyncio.to_thread(snapshot_source, work.source, settings,
                                            work.project_settings)
@@ -107,8 +109,8 @@ class PlanExecution:
         except Exception as exc:
             log.exception("plan %s failed before its tests could run", self.plan_id)
             error = f"{type(exc).__name__}: {exc}"
-        if self._writes:
-            await asyncio.gather(*self._writes, return_exceptions=True)
+        if self.recorder is not None:
+            await self.recorder.drain()
         if error and orch.stopping:
             # The failure may be the shutdown itself (an installer killed by the signal):
             # leave the plan to be handed back to the queue, not errored.
@@ -128,6 +130,8 @@ class PlanExecution:
         orch = self.orch
         settings = orch.settings
         attempts = {i.run_id: i.attempt for i in items}
+        recorder = self.recorder
+        assert recorder is not None  # made in run(), before any batch
         spec = JobSpec(
             job_id=f"{self.plan_id}-{work.attempt}-{n}",
             plan_id=self.plan_id,
@@ -148,24 +152,12 @@ class PlanExecution:
             attempt = attempts.get(ev.key)
             if attempt is None:
                 return
-            plan = _PlanRef(self.plan_id, work.project_id)
             if isinstance(ev, ItemStarted):
-                op = lambda s: results.run_started(s, plan, ev.key, attempt)  # noqa: E731
+                recorder.add(results.RunStarted(ev.key, attempt))
             else:
-                op = lambda s: results.run_finished(  # noqa: E731
-                    s,
-                    plan,
-                    ev.key,
-                    attempt,
-                    outcome=ev.outcome,
-                    duration_s=ev.duration_s,
-                    failure=ev.failure,
-                    output=ev.output,
-                    isolation=orch.isolation,
-                    details=ev.tests,
-                    start=ev.start,
-                )
-            self._writes.append(asyncio.ensure_future(orch.writer.submit(op)))
+                recorder.add(results.RunFinished(
+                    ev.key, attempt, ev.outcome, ev.duration_s, ev.failure, ev.output,
+                    orch.isolation, ev.tests, ev.start))
 
         async with orch.job_slots:
             if self.cancel.is_set():

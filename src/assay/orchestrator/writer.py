@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,9 @@ arriving faster than they are written) writes ever larger batches, until one hol
 the database longer than any other writer waits (30 s on SQLite)."""
 LARGE_BATCH = 200
 """Ops in a batch from which, on SQLite, the writer pauses before the next one."""
+LONG_HOLD_S = 0.05
+"""A batch that held the lock this long is large too (one op may record a plan's burst
+of thousands of results, see `assay.orchestrator.recorder`)."""
 SQLITE_PAUSE_S = 0.12
 """Longer than SQLite's longest busy-handler sleep (100 ms), so a waiter gets in."""
 
@@ -64,9 +68,11 @@ class BatchWriter:
             if self._pending:
                 self._wake.set()  # the rest is the next batch, without waiting for more
             if batch:
+                began = time.monotonic()
                 await self._flush(batch)
-                if len(batch) >= LARGE_BATCH and not self.db.is_postgres and \
-                        not self._closing:
+                held = time.monotonic() - began
+                if (len(batch) >= LARGE_BATCH or held >= LONG_HOLD_S) and \
+                        not self.db.is_postgres and not self._closing:
                     await asyncio.sleep(SQLITE_PAUSE_S)  # let other writers in
             if self._closing and not self._pending:
                 return

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from assay.api.deps import authenticate_token
+from assay.api.deps import STALE_TOKEN, authenticate_token, record_token_use
 from assay.contracts.ws import Auth, CaughtUp, Control, Hello, Ping
 from assay.events import store
 from assay.events.bus import SHUTDOWN
@@ -135,12 +135,16 @@ async def _stream(
 
 
 def _authenticated(ctx: Any, token: str) -> bool:
-    with ctx.db.session() as session:
-        return authenticate_token(session, ctx, token) is not None
+    with ctx.db.session(readonly=True) as session:
+        user = authenticate_token(session, ctx, token)
+        stale = session.info.pop(STALE_TOKEN, None)
+    if stale is not None:
+        record_token_use(ctx, stale)
+    return user is not None
 
 
 def _last_seq(ctx: Any) -> int:
-    with ctx.db.session() as session:
+    with ctx.db.session(readonly=True) as session:
         return store.last_seq(session)
 
 
