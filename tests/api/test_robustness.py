@@ -14,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from assay.api.app import create_app
 from assay.config import Settings
+from assay.db.engine import Database
 from assay.db.models import TestCase
 from tests.api.conftest import API
 from tests.conftest import ADMIN_PASSWORD, login
@@ -186,3 +187,26 @@ def test_nul_characters_are_refused_not_crashed_on(
     assert r.status_code in (200, 422), r.text
     # The failed transaction was rolled back: the next request is served normally.
     assert client.get(f"{API}/projects", headers=admin).status_code == 200
+
+
+@sqlite_only
+def test_reads_answer_while_a_long_write_holds_the_database(
+    client: TestClient, admin: dict[str, str], project: dict[str, Any], db: Database
+) -> None:
+    """On SQLite a write holds the database's one write lock (a suite import of 100,000
+    tests, for seconds). GETs, with an API token too, read their snapshot meanwhile;
+    before, every request waited for the lock and failed after the busy timeout."""
+    token = client.post(f"{API}/tokens", headers=admin, json={"name": "ci"}).json()["token"]
+    by_token = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"{API}/projects", headers=by_token).status_code == 200  # its last use
+    with db.session() as writer:  # BEGIN IMMEDIATE: the write lock, until this block ends
+        writer.add(TestCase(project_id=project["id"], title="being written",
+                            reference="tests/test_x.py::test_new"))
+        writer.flush()
+        for headers in (admin, by_token):
+            r = client.get(f"{API}/tests", headers=headers,
+                           params={"project_id": project["id"]})
+            assert r.status_code == 200, r.text
+            assert "being written" not in [t["title"] for t in r.json()["items"]]
+    r = client.get(f"{API}/tests", headers=admin, params={"project_id": project["id"]})
+    assert "being written" in [t["title"] for t in r.json()["items"]]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from assay.api.context import AppContext
@@ -17,6 +18,8 @@ from assay.api.errors import is_conflict
 from assay.db.models import ApiToken, Role, User
 from assay.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from assay.security import access_tokens, api_tokens
+
+log = logging.getLogger("assay.server")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -104,7 +107,8 @@ def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | 
     return found
 
 
-def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)],
+                 background: BackgroundTasks) -> User:
     """The caller, checked in a short transaction of its own.
 
     Not the endpoint's session: on SQLite every transaction holds the write lock, so an
@@ -117,8 +121,8 @@ def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)])
     with ctx.db.session(readonly=True) as session:
         user = authenticate_token(session, ctx, token)
         stale = session.info.pop(STALE_TOKEN, None)
-    if stale is not None:
-        record_token_use(ctx, stale)
+    if stale is not None:  # after the response: a busy database must not delay a read
+        background.add_task(record_token_use, ctx, stale)
     if user is None:
         raise Unauthenticated(
             "invalid, expired or revoked token, or the user is disabled; log in again"
@@ -127,10 +131,17 @@ def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)])
 
 
 def record_token_use(ctx: AppContext, token_id: str) -> None:
-    """Write when an API token was last used, in a short write of its own."""
-    with ctx.db.session() as session:
-        session.execute(update(ApiToken).where(ApiToken.id == token_id)
-                        .values(last_used_at=datetime.now(UTC)))
+    """Write when an API token was last used, in a short write of its own.
+
+    Advisory (shown in the token list, at most a minute old): when the database stays
+    busy past its timeout the write is skipped, and the token's next use tries again.
+    """
+    try:
+        with ctx.db.session() as session:
+            session.execute(update(ApiToken).where(ApiToken.id == token_id)
+                            .values(last_used_at=datetime.now(UTC)))
+    except OperationalError as exc:
+        log.warning("could not record the use of API token %s: %s", token_id, exc)
 
 
 def require(role: Role) -> Callable[[User], User]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from assay.api.deps import Ctx, current_user, get_context, oauth2_scheme
@@ -17,11 +17,12 @@ from assay.api.routes.execution import metrics_snapshot
 from assay.api.schemas.system import MetricsOut
 
 
-def metrics_access(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
+def metrics_access(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)],
+                   background: BackgroundTasks) -> None:
     ctx = get_context(request)
     if ctx.settings.public_metrics:
         return
-    current_user(ctx, token)
+    current_user(ctx, token, background)
 
 
 router = APIRouter(tags=["metrics"])
