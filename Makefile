@@ -94,8 +94,18 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
+# Two pytest workers, a test file each at a time (its fixtures stay together). The
+# browser tests run in a pytest of their own: Playwright's sync API leaves an event loop
+# running in its process, after which `asyncio.run` (the worker and unit tests) fails.
+# Last, alone, the tests marked `serial`: they take what every sandbox shares (the
+# sandbox uid's process limit), so beside another test they would make it fail.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: $(DEV_STAMP) system-deps dashboard
-	$(BIN)/pytest
+	$(PYTEST_PARALLEL) -m "not e2e and not serial"
+	$(PYTEST_PARALLEL) -m "e2e and not serial"
+	$(BIN)/pytest -m serial
 
 # The fast tier: real objects on real SQLite, no PostgreSQL, Redis or broker running.
 test-unit: $(DEV_STAMP)

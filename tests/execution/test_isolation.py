@@ -80,6 +80,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.serial  # a fork bomb takes every process the sandbox uid may start
 def test_hostile_suite_is_contained(
     hardened: tuple[TestClient, Callable[[str], dict[str, str]]], project_dir: Path,
     listener: int, monkeypatch: pytest.MonkeyPatch,

@@ -171,6 +171,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.serial  # a fork bomb takes every process the sandbox uid may start
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_hostile_suite_is_contained_and_reported(
     base_python: Path, scratch: Path, isolation: str, monkeypatch: pytest.MonkeyPatch

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useNavigate, useSearchParams, type SetURLSearchParams } from "react-router-dom";
+import { Link, useLocation, useNavigate, useSearchParams, type SetURLSearchParams } from "react-router-dom";
 import { get, post, type Query } from "../api/client";
 import {
   ORIGINS,
@@ -92,6 +92,7 @@ export function testQuery(params: URLSearchParams, projectId: string | null | un
  */
 function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams): boolean {
   const { projects, projectId, setProjectId } = useProject();
+  const { pathname } = useLocation();
   const linked = params.get("project");
   const known = projects.some((p) => p.id === linked);
   // The project the URL and the top bar last agreed on: tells which of them changed.
@@ -104,6 +105,9 @@ function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams)
     }
     agreed.current = projectId;
     if (linked === projectId) return;
+    // The projects can arrive as the person leaves (a click on Projects right after
+    // logging in): setParams navigates relative to this page and would bring them back.
+    if (window.location.pathname !== pathname) return;
     setParams(
       (prev) => {
         const next = new URLSearchParams(prev);
@@ -117,7 +121,7 @@ function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams)
       },
       { replace: true },
     );
-  }, [linked, known, projectId, setProjectId, setParams]);
+  }, [linked, known, projectId, setProjectId, setParams, pathname]);
   return !!projectId && (linked ?? projectId) === projectId;
 }
 
