@@ -1,6 +1,13 @@
-import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useContext, useEffect, useRef, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useLocation, useNavigate, useSearchParams, type SetURLSearchParams } from "react-router-dom";
+import {
+  Link,
+  UNSAFE_NavigationContext,
+  useLocation,
+  useNavigate,
+  useSearchParams,
+  type SetURLSearchParams,
+} from "react-router-dom";
 import { get, post, type Query } from "../api/client";
 import {
   ORIGINS,
@@ -84,6 +91,9 @@ export function testQuery(params: URLSearchParams, projectId: string | null | un
   };
 }
 
+/** What the router's navigator is under BrowserRouter and MemoryRouter: a history. */
+type HistoryLike = { location: { pathname: string } };
+
 /**
  * The listed project, in the URL too (`project`), so a link opens the project it was
  * made in. A link (or Back) naming another known project selects it in the top bar;
@@ -93,6 +103,7 @@ export function testQuery(params: URLSearchParams, projectId: string | null | un
 function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams): boolean {
   const { projects, projectId, setProjectId } = useProject();
   const { pathname } = useLocation();
+  const history = useContext(UNSAFE_NavigationContext).navigator as Partial<HistoryLike>;
   const linked = params.get("project");
   const known = projects.some((p) => p.id === linked);
   // The project the URL and the top bar last agreed on: tells which of them changed.
@@ -107,7 +118,8 @@ function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams)
     if (linked === projectId) return;
     // The projects can arrive as the person leaves (a click on Projects right after
     // logging in): setParams navigates relative to this page and would bring them back.
-    if (window.location.pathname !== pathname) return;
+    // The router's history (Browser or Memory) knows where they are now.
+    if (history.location && history.location.pathname !== pathname) return;
     setParams(
       (prev) => {
         const next = new URLSearchParams(prev);
@@ -121,7 +133,7 @@ function useProjectParam(params: URLSearchParams, setParams: SetURLSearchParams)
       },
       { replace: true },
     );
-  }, [linked, known, projectId, setProjectId, setParams, pathname]);
+  }, [linked, known, projectId, setProjectId, setParams, pathname, history]);
   return !!projectId && (linked ?? projectId) === projectId;
 }
 
