@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e import helpers as h
+from tests.gates import Gate
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow,
@@ -29,7 +30,10 @@ def test_viewer_sees_no_mutating_controls(
     admin = server.client(server.login("admin", ADMIN_PASSWORD))
     project = h.make_project(admin, project_dir, name="calc")
     quick = h.add_test(admin, project["id"], "quick check", h.sleeping_test("quick", 0))
-    slow = h.add_test(admin, project["id"], "slow check", h.sleeping_test("slow", 4))
+    # The active plan's test holds until released, so it is still running whenever the
+    # page gets there, however slow the login and the pages before are.
+    gate = Gate(Path(server.env["ASSAY_DATA_DIR"]))
+    slow = h.add_test(admin, project["id"], "slow check", gate.code("test_slow"))
     finished = h.queue_plan(admin, project["id"], [quick], name="done")
     h.wait_plan(admin, finished["id"], {"passed"})
     active = h.queue_plan(admin, project["id"], [slow], name="active")
@@ -69,6 +73,8 @@ def test_viewer_sees_no_mutating_controls(
     expect(page.get_by_role("status", name="Plan status")).to_have_text("running",
                                                                         timeout=30_000)
     assert_no_mutating_controls(page, "a running plan")
+    gate.wait_started()
+    assert gate.release() == 1
     page.get_by_role("link", name="Plan done").click()
     expect(page.get_by_role("status", name="Plan status")).to_have_text("passed")
     expect(page.get_by_role("table", name="Test runs").get_by_role("row")).to_have_count(2)

@@ -63,39 +63,42 @@ def get_session(ctx: Ctx, request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-STALE_TOKEN = "assay.stale_api_token"
-"""session.info key: the API token whose last_used_at `record_token_use` should write."""
+def authenticate(ctx: AppContext, token: str) -> tuple[User | None, str | None]:
+    """The active user a bearer token belongs to (or None), checked in a short read-only
+    transaction of its own; and the id of an API token whose last use is due to be
+    written by `record_token_use` (or None).
 
-
-def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | None:
-    """The active user a bearer token (JWT or API token) belongs to, or None.
-
-    Only reads, so it runs in a read-only session; an API token's last use is then
-    written by `record_token_use`.
+    Only reads: on SQLite every write transaction holds the lock, so an authentication
+    must neither wait for a write nor stay open while an async endpoint does slow work.
     """
+    with ctx.db.session(readonly=True) as session:
+        return _authenticate_token(session, ctx, token)
+
+
+def _authenticate_token(session: Session, ctx: AppContext,
+                        token: str) -> tuple[User | None, str | None]:
     if api_tokens.looks_like_api_token(token):
         row = session.scalar(
             select(ApiToken).where(ApiToken.token_hash == api_tokens.digest(token))
         )
         now = datetime.now(UTC)
         if row is None or row.revoked_at is not None:
-            return None
+            return None, None
         if row.expires_at is not None and row.expires_at <= now:
-            return None
+            return None, None
         user = row.user
         if user.disabled:
-            return None
+            return None, None
         # Writing last_used_at on every request would turn reads into writes;
         # once a minute is plenty.
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            session.info[STALE_TOKEN] = row.id
-        return user
+        due = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
+        return user, row.id if due else None
     claims = access_tokens.decode(token, ctx.settings.resolved_secret_key())
     if claims is None:
-        return None
+        return None, None
     found = session.get(User, claims["sub"])
     if found is None or found.disabled:
-        return None
+        return None, None
     if found.password_changed_at is not None:
         # A login from before the password changed is over. `iat` has whole seconds:
         # a token issued in the second of the change (the changer's own new one) stands.
@@ -103,24 +106,18 @@ def authenticate_token(session: Session, ctx: AppContext, token: str) -> User | 
         if not isinstance(issued, int | float) or issued < int(
             found.password_changed_at.timestamp()
         ):
-            return None
-    return found
+            return None, None
+    return found, None
 
 
 def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2_scheme)],
                  background: BackgroundTasks) -> User:
-    """The caller, checked in a short transaction of its own.
-
-    Not the endpoint's session: on SQLite every transaction holds the write lock, so an
-    authentication read must not stay open while an async endpoint does slow work.
-    """
+    """The caller, checked in a transaction of its own (not the endpoint's session)."""
     if not token:
         raise Unauthenticated(
             "not authenticated: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login)"
         )
-    with ctx.db.session(readonly=True) as session:
-        user = authenticate_token(session, ctx, token)
-        stale = session.info.pop(STALE_TOKEN, None)
+    user, stale = authenticate(ctx, token)
     if stale is not None:  # after the response: a busy database must not delay a read
         background.add_task(record_token_use, ctx, stale)
     if user is None:

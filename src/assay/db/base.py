@@ -19,6 +19,11 @@ NAMING = {
 }
 
 
+INSERT_CHUNK = 5_000
+"""Rows written per multi-row INSERT of a bulk write (a plan's runs, an imported suite):
+a plan of 100,000 tests is 20 statements, each well under any driver's parameter limit."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -90,7 +90,8 @@ class PlanExecution:
         error: str | None = None
         try:
             work = await orch.read(lambda s: load_work(s, self.plan_id))
-            self.recorder = PlanRecorder(orch.writer, _PlanRef(self.plan_id, work.project_id))
+            self.recorder = recorder = PlanRecorder(
+                orch.writer, _PlanRef(self.plan_id, work.project_id))
             settings = orch.settings
             snap = await asyncio.to_thread(snapshot_source, work.source, settings,
                                            work.project_settings)
@@ -98,7 +99,7 @@ class PlanExecution:
             batches = plan_batches(work.items, orch.executor.slots, settings.batch_size)
             await asyncio.gather(
                 *(
-                    self._run_batch(work, n, b, snap)
+                    self._run_batch(work, n, b, snap, recorder)
                     for n, b in enumerate(batches)
                 )
             )
@@ -126,12 +127,11 @@ class PlanExecution:
         n: int,
         items: list[RunItem],
         snap: SourceSnapshot,
+        recorder: PlanRecorder,
     ) -> None:
         orch = self.orch
         settings = orch.settings
         attempts = {i.run_id: i.attempt for i in items}
-        recorder = self.recorder
-        assert recorder is not None  # made in run(), before any batch
         spec = JobSpec(
             job_id=f"{self.plan_id}-{work.attempt}-{n}",
             plan_id=self.plan_id,

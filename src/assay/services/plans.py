@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, String, cast, func, insert, litera
 from sqlalchemy.orm import Session
 
 from assay.contracts import events as ev
-from assay.db.base import Base, affected, new_id, utcnow
+from assay.db.base import INSERT_CHUNK, Base, affected, new_id, utcnow
 from assay.db.models import (
     ExecutionPlan,
     PlanStatus,
@@ -33,8 +33,6 @@ class PlanError(InvalidInput, ValueError):
         self.field = field
 
 
-INSERT_CHUNK = 5_000
-"""Runs written per multi-row INSERT: a plan of 100,000 tests is 20 statements."""
 RUNS = Base.metadata.tables[TestRun.__tablename__]
 """Runs are written with Core statements on the table, not as ORM objects."""
 

@@ -13,11 +13,10 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from assay.db.base import new_id, utcnow
+from assay.db.base import INSERT_CHUNK, new_id, utcnow
 from assay.db.models import Origin, Priority, TestCase, TestCaseTag, TestStatus
 from assay.services.test_cases import touch
 
-INSERT_CHUNK = 5_000
 IMPORTED_TAG = "imported"
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from assay.api.deps import STALE_TOKEN, authenticate_token, record_token_use
+from assay.api.deps import authenticate, record_token_use
 from assay.contracts.ws import Auth, CaughtUp, Control, Hello, Ping
 from assay.events import store
 from assay.events.bus import SHUTDOWN
@@ -135,9 +135,7 @@ async def _stream(
 
 
 def _authenticated(ctx: Any, token: str) -> bool:
-    with ctx.db.session(readonly=True) as session:
-        user = authenticate_token(session, ctx, token)
-        stale = session.info.pop(STALE_TOKEN, None)
+    user, stale = authenticate(ctx, token)
     if stale is not None:
         record_token_use(ctx, stale)
     return user is not None
