@@ -7,12 +7,14 @@ import os
 import socket
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from assay.sandbox import Limits, SandboxUnavailable, resolve_isolation, run_sandboxed
 from assay.sandbox import isolation as isolation_module
+from assay.sandbox.identity import NOBODY, SANDBOX_UIDS
 from tests.worker.conftest import ISOLATIONS, code, make_job, run
 
 PY = "/usr/bin/python3"
@@ -60,7 +62,8 @@ def test_environment_is_scrubbed_and_identity_dropped(
     assert code_ == 0
     assert "ASSAY_SECRET_KEY" not in out and "do-not-leak" not in out
     if os.geteuid() == 0:
-        assert "\n65534\n" in out
+        uid = int(out.splitlines()[1])
+        assert uid != 0 and (uid in SANDBOX_UIDS or uid == NOBODY), out
     assert str(scratch / "ws") in out
 
 
@@ -224,3 +227,112 @@ def test_hostile_suite_is_contained_and_reported(
         assert res["network"].outcome == "passed", res["network"].failure
         assert not accepted
     assert res["still_runs"].outcome == "passed"
+
+
+NEIGHBOUR = """
+import os, pathlib, time
+pathlib.Path("started").touch()
+while not pathlib.Path("go").exists():
+    time.sleep(0.01)
+children = []
+try:
+    for _ in range(20):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        children.append(pid)
+finally:
+    for pid in children:
+        os.waitpid(pid, 0)
+print("forked", len(children))
+"""
+
+BOMB = """
+import os, pathlib, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            while not pathlib.Path("go").exists():
+                time.sleep(0.05)
+            os._exit(0)
+        n += 1
+except OSError:
+    pass
+pathlib.Path("full").write_text(str(n))
+while not pathlib.Path("go").exists():
+    time.sleep(0.01)
+"""
+
+
+def _until(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} did not appear within {timeout} s"
+        time.sleep(0.01)
+
+
+ROOT_BWRAP = pytest.mark.skipif(
+    os.geteuid() != 0 or "bwrap" not in ISOLATIONS,
+    reason="only root under bubblewrap leases a uid per sandbox: a user's sandboxes run "
+    "as that user, and `process` isolation as root shares `nobody` (the host's "
+    "/etc/passwd names no other)")
+
+
+@ROOT_BWRAP
+def test_a_fork_bomb_leaves_a_running_neighbour_its_processes(scratch: Path) -> None:
+    """RLIMIT_NPROC counts per uid: sandboxes sharing one would share one budget, and a
+    neighbour that started before the bomb could no longer fork at all."""
+    limits = Limits(max_processes=32, wall_seconds=120)
+    calm, bomb = scratch / "calm", scratch / "bomb"
+    calm.mkdir()
+    bomb.mkdir()
+
+    async def scenario() -> tuple[str, str]:
+        neighbour = asyncio.create_task(run_sandboxed(
+            [PY, "-c", NEIGHBOUR], workspace=calm, isolation="bwrap", limits=limits))
+        await asyncio.to_thread(_until, calm / "started")
+        bomber = asyncio.create_task(run_sandboxed(
+            [PY, "-c", BOMB], workspace=bomb, isolation="bwrap", limits=limits))
+        await asyncio.to_thread(_until, bomb / "full")
+        (calm / "go").touch()
+        calm_res = await neighbour
+        (bomb / "go").touch()
+        bomb_res = await bomber
+        assert bomb_res.exit_code == 0, bomb_res.stderr
+        return calm_res.stdout + calm_res.stderr, (bomb / "full").read_text()
+
+    out, bombed = asyncio.run(scenario())
+    assert int(bombed) >= 25, f"the bomb forked only {bombed} children"  # it did fill up
+    assert "forked 20" in out, out
+
+
+WHO = """
+import os, pathlib, pwd, time
+print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name)
+pathlib.Path("up").touch()
+while not pathlib.Path("go").exists():
+    time.sleep(0.01)
+"""
+
+
+@ROOT_BWRAP
+def test_concurrent_sandboxes_run_as_distinct_named_uids(scratch: Path) -> None:
+    folders = [scratch / "a", scratch / "b"]
+    for folder in folders:
+        folder.mkdir()
+
+    async def both() -> list[str]:
+        runs = [asyncio.create_task(run_sandboxed(
+            [PY, "-c", WHO], workspace=f, isolation="bwrap", limits=Limits(wall_seconds=60)))
+            for f in folders]
+        for folder in folders:  # both are running at once before either may end
+            await asyncio.to_thread(_until, folder / "up")
+        for folder in folders:
+            (folder / "go").touch()
+        return [(r.stdout + r.stderr).strip() for r in await asyncio.gather(*runs)]
+
+    seen = [line.split() for line in asyncio.run(both())]
+    uids = {int(uid) for uid, _ in seen}
+    assert len(uids) == 2 and uids <= set(SANDBOX_UIDS), seen
+    assert all(name.startswith("assay-sandbox-") for _, name in seen), seen

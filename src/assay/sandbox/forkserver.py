@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.sandbox.environ import scrubbed_env
-from assay.sandbox.identity import Identity, count_processes, hand_over, sandbox_identity
+from assay.sandbox.identity import Identity, count_processes, hand_over, lease_identity
 from assay.sandbox.isolation import bwrap_argv
 from assay.sandbox.limits import Limits
 from assay.sandbox.output import TailBuffer
@@ -72,6 +72,9 @@ class ForkServer:
     proc: asyncio.subprocess.Process
     control: socket.socket
     ready: Ready
+    identity: Identity
+    """The uid it and every child run as, leased for its whole life (see `close`)."""
+    _lease: contextlib.ExitStack
     runs: int = 0
     _exits: dict[str, asyncio.Future[int]] = field(default_factory=dict)
     _reader: asyncio.Task[None] | None = None
@@ -89,7 +92,19 @@ class ForkServer:
         env: dict[str, str] | None = None,
     ) -> ForkServer:
         """Start `argv` (the fork server's program) sandboxed, and wait until it is ready."""
-        identity = sandbox_identity()
+        lease = contextlib.ExitStack()
+        identity = lease.enter_context(lease_identity("bwrap"))
+        try:
+            return await cls._start(argv, home, readonly_paths, env, identity, lease)
+        except BaseException:
+            lease.close()
+            raise
+
+    @classmethod
+    async def _start(
+        cls, argv: Sequence[str], home: Path, readonly_paths: Sequence[Path],
+        env: dict[str, str] | None, identity: Identity, lease: contextlib.ExitStack,
+    ) -> ForkServer:
         home = await asyncio.to_thread(_make_home, home, identity)
         readable = sandbox_readable([*readonly_paths, *_program(argv[0])])
         view = View(workspace=home, readonly=tuple(readable), cwd=home)
@@ -132,8 +147,8 @@ class ForkServer:
             raise
         ready = Ready(pid=int(message["pid"]), threads=int(message["threads"]),
                       modules=frozenset(message["modules"]))
-        server = cls(home=home, proc=proc, control=mine, ready=ready, _stderr=stderr,
-                     _stderr_pump=stderr_pump)
+        server = cls(home=home, proc=proc, control=mine, ready=ready, identity=identity,
+                     _lease=lease, _stderr=stderr, _stderr_pump=stderr_pump)
         server._reader = asyncio.create_task(server._read_control())
         return server
 
@@ -165,8 +180,7 @@ class ForkServer:
         """
         if not self.alive:
             raise ForkServerError("the warm runner is not running")
-        identity = sandbox_identity()
-        workspace, nproc_base = await asyncio.to_thread(_hand_over, workspace, identity)
+        workspace, nproc_base = await asyncio.to_thread(_hand_over, workspace, self.identity)
         if self.home not in workspace.parents:
             raise ValueError(f"workspace {workspace} is outside the warm runner's {self.home}")
         request = {
@@ -232,7 +246,8 @@ class ForkServer:
         """Stop the server and every process below it.
 
         The control socket is closed last: closing it under a pending `sock_recv`
-        would leave the reader waiting on a descriptor the loop no longer watches.
+        would leave the reader waiting on a descriptor the loop no longer watches. The
+        uid is given back once no process of the server's can be left to hold it.
         """
         await terminate(self.proc)
         if self._reader is not None:
@@ -242,6 +257,7 @@ class ForkServer:
             await asyncio.gather(self._stderr_pump, return_exceptions=True)
         with contextlib.suppress(OSError):
             self.control.close()
+        self._lease.close()
 
     def stderr_tail(self) -> str:
         return self._stderr.text()

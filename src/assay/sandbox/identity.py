@@ -1,8 +1,11 @@
 """Who the sandboxed code runs as, and whether that user can reach its files.
 
 Root is exempt from RLIMIT_NPROC and can write anywhere, so a server running as
-root drops sandboxed code to an unprivileged uid (65534, `nobody`). That uid has
-no group memberships, so a path is reachable exactly when every ancestor is
+root drops sandboxed code to an unprivileged uid. Each sandbox that runs at the
+same time gets a uid of its own (`lease_identity`): the kernel counts
+RLIMIT_NPROC per uid, so two runs sharing one would share one budget, and a fork
+bomb in one would leave its neighbour unable to start a subprocess. The uids
+have no group memberships, so a path is reachable exactly when every ancestor is
 world-searchable and the path itself world-readable. Checking the mode bits up
 front turns an obscure ENOENT/EACCES inside pytest into an error that names the
 directory to fix.
@@ -10,15 +13,29 @@ directory to fix.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from assay.errors import Unavailable
 
+log = logging.getLogger(__name__)
+
 NOBODY = 65534
+"""The uid a sandbox falls back to when no uid of `SANDBOX_UIDS` can be leased."""
+SANDBOX_UIDS = range(1_900_000_000, 1_900_000_256)
+"""The uids leased to concurrent sandboxes. No passwd entry, no groups, and a block
+that neither distributions (users, subuid ranges) nor systemd (dynamic users,
+container ranges end at 1879048191) hand out."""
+LEASE_DIR = "assay-sandbox-uids"
+"""Under /run (or /tmp where there is none), root's own (0700): one lock file per uid.
+An flock there is what makes a lease hold across every process on the machine (the
+server, Celery workers), whatever TMPDIR each was given."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,10 @@ class Identity:
 
     uid: int | None
     gid: int | None
+    names: Path | None = None
+    """A directory with the `passwd` and `group` a sandbox shows at /etc: the host's
+    plus the leased uid's entries (`getpwuid(os.getuid())`, `getpass.getuser()` and
+    the projects' tests that call them need to find their user)."""
 
     @property
     def drops_privileges(self) -> bool:
@@ -38,10 +59,99 @@ class SandboxPathError(Unavailable, PermissionError):
 
 
 def sandbox_identity() -> Identity:
-    """Drop to `nobody` when running as root, otherwise keep the current user."""
+    """How any sandbox sees the host's files, for checking paths up front.
+
+    As root, as `nobody` does: every leased uid is, like it, an "other" with no groups.
+    Whom a sandbox really runs as comes from `lease_identity`.
+    """
     if os.geteuid() == 0:
         return Identity(NOBODY, NOBODY)
     return Identity(None, None)
+
+
+@contextlib.contextmanager
+def lease_identity(isolation: str) -> Iterator[Identity]:
+    """The identity for one sandbox, held until the block ends.
+
+    Root under bubblewrap gets a uid of `SANDBOX_UIDS` that no other sandbox on the
+    machine holds now, with the /etc names that make it a user (see
+    `Identity.names`). It gets `nobody`, shared, when none can be leased (all taken,
+    or the uids do not exist in this user namespace) and in `process` isolation,
+    where the host's /etc/passwd is what the code reads. Anyone else keeps their
+    own uid, which the kernel's limits already count as one.
+    """
+    if os.geteuid() != 0:
+        yield Identity(None, None)
+        return
+    folder = _lease_dir() if isolation == "bwrap" and _mapped(SANDBOX_UIDS) else None
+    fd, uid = _lease_uid(folder) if folder is not None else (None, NOBODY)
+    try:
+        if fd is None or folder is None:
+            yield Identity(NOBODY, NOBODY)
+        else:
+            yield Identity(uid, uid, _write_names(folder, uid))
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+
+def _lease_uid(folder: Path) -> tuple[int | None, int]:
+    for uid in SANDBOX_UIDS:
+        fd = os.open(folder / f"{uid}.lock",
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return fd, uid
+    log.warning("all %d sandbox uids are in use: this sandbox shares uid %d",
+                len(SANDBOX_UIDS), NOBODY)
+    return None, NOBODY
+
+
+def _write_names(folder: Path, uid: int) -> Path:
+    """The host's passwd and group with `uid` added, written while its lease is held."""
+    names = folder / f"{uid}.etc"
+    names.mkdir(mode=0o755, exist_ok=True)
+    name = f"assay-sandbox-{uid - SANDBOX_UIDS.start}"
+    for file, entry in (("passwd", f"{name}:x:{uid}:{uid}:Assay sandbox:/nonexistent:"
+                                   "/usr/sbin/nologin\n"),
+                        ("group", f"{name}:x:{uid}:\n")):
+        try:
+            host = Path("/etc", file).read_text()
+        except OSError:
+            host = ""
+        if host and not host.endswith("\n"):
+            host += "\n"
+        (names / file).write_text(host + entry)
+        (names / file).chmod(0o644)
+    return names
+
+
+def _lease_dir() -> Path | None:
+    """Root's own directory of leases, or None (and a warning) when it is not."""
+    folder = (Path("/run") if os.path.isdir("/run") else Path("/tmp")) / LEASE_DIR
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    st = folder.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o077:
+        log.warning("%s is not root's own directory: sandboxes share uid %d", folder, NOBODY)
+        return None
+    return folder
+
+
+def _mapped(uids: range) -> bool:
+    """Whether every uid of `uids` exists in this process's user namespace."""
+    try:
+        lines = Path("/proc/self/uid_map").read_text().splitlines()
+    except OSError:
+        return True  # no user namespaces: every uid exists
+    for line in lines:
+        inside, _, count = (int(n) for n in line.split())
+        if inside <= uids.start and uids.stop <= inside + count:
+            return True
+    return False
 
 
 def count_processes(uid: int) -> int:

@@ -115,4 +115,8 @@ def bwrap_argv(argv: Sequence[str], *, view: View, identity: Identity) -> list[s
     else:
         cmd += ["--unshare-all"]
         drop = []
-    return [*cmd, *bwrap_view_args(view), "--", *drop, *argv]
+    names: list[str] = []
+    if identity.names is not None:  # bound over the host's, so the leased uid has a name
+        for file in ("passwd", "group"):
+            names += ["--ro-bind", str(identity.names / file), f"/etc/{file}"]
+    return [*cmd, *bwrap_view_args(view), *names, "--", *drop, *argv]

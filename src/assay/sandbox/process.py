@@ -27,7 +27,7 @@ from assay.sandbox.identity import (
     check_readable,
     count_processes,
     hand_over,
-    sandbox_identity,
+    lease_identity,
 )
 from assay.sandbox.isolation import bwrap_argv, resolve_isolation
 from assay.sandbox.limits import Limits
@@ -80,7 +80,18 @@ async def run_sandboxed(
     the workspace) must lie inside the workspace.
     """
     mode = resolve_isolation(isolation)
-    identity = sandbox_identity()
+    with lease_identity(mode) as identity:
+        return await _run(argv, workspace, cwd, mode, identity, limits, readonly_paths,
+                          env, on_stdout_line, on_report_line, cancel)
+
+
+async def _run(
+    argv: list[str], workspace: Path, cwd: Path | None, mode: str, identity: Identity,
+    limits: Limits, readonly_paths: Sequence[Path], env: Mapping[str, str] | None,
+    on_stdout_line: Callable[[str], None] | None,
+    on_report_line: Callable[[str], None] | None, cancel: asyncio.Event | None,
+) -> SandboxResult:
+    """`run_sandboxed` as `identity`, which this run holds until it ends."""
     workspace, cwd, nproc_base = await asyncio.to_thread(
         _prepare, workspace, cwd, readonly_paths, argv[0], identity, mode
     )
