@@ -20,6 +20,7 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -45,39 +46,103 @@ def _skipped(name: str, is_dir: bool) -> bool:
 
 
 def iter_files(source: Path) -> Iterator[tuple[str, Path]]:
-    """(posix relative path, real file) for every file kept, in sorted order."""
+    """(posix relative path, real file) for every file kept, in sorted order.
+
+    With `os.scandir`, whose entries know their type: a tree is walked without a stat
+    per file (the walk is on every plan's path).
+    """
     source = source.resolve()
     found: list[tuple[str, Path]] = []
-    for root, dirs, files in os.walk(source):
-        dirs[:] = sorted(d for d in dirs if not _skipped(d, True)
-                         and not os.path.islink(os.path.join(root, d)))
-        for name in files:
-            if _skipped(name, False):
+    stack = [(str(source), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # removed or unreadable meanwhile: not part of the tree
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not _skipped(entry.name, True):
+                    stack.append((entry.path, f"{prefix}{entry.name}/"))
                 continue
-            path = Path(root, name)
-            if path.is_symlink():
+            if _skipped(entry.name, False):
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
                 target = path.resolve()
                 if source not in target.parents or not target.is_file():
-                    continue  # links out of the tree (or dangling) are not the project's
-            elif not path.is_file():
+                    continue  # links out of the tree (or dangling, or to a folder) are not kept
+            elif not entry.is_file(follow_symlinks=False):
                 continue  # sockets, fifos, devices
-            found.append((path.relative_to(source).as_posix(), path))
+            found.append((prefix + entry.name, path))
     yield from sorted(found)
 
 
-def _digest(files: Iterator[tuple[str, Path]], max_bytes: int, copy_to: Path | None) -> str:
+STABLE_AFTER_NS = 2_000_000_000
+"""A file's digest is remembered only when its mtime is this much older than the read:
+the kernel stamps writes with a coarse clock, so a file written again within one tick
+of an earlier write can keep its mtime, and only an old mtime proves nothing did."""
+
+
+class FileDigests:
+    """Per-file content digests remembered by path and stat, so that hashing a tree that
+    has not changed since the last plan stats its files instead of reading them all.
+
+    A hit needs the same size, mtime, ctime and inode: any write, chmod, rename over or
+    `touch -d` back to the old time moves ctime, which no one can set. Thread-safe for
+    the snapshots of concurrent plans (each operation is one dict access).
+    """
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self.limit = limit
+        self._known: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+
+    def digest(self, path: Path, data: bytes | None = None) -> tuple[int, str]:
+        """(size, sha256 hex) of `path`'s content; `data` when the caller has read it."""
+        st = path.stat()
+        key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        known = self._known.get(str(path))
+        if known is not None and known[0] == key and data is None:
+            return st.st_size, known[1]
+        if data is None:
+            data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if len(data) == st.st_size and st.st_mtime_ns < time.time_ns() - STABLE_AFTER_NS:
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            self._known[str(path)] = (key, sha)
+        return len(data), sha
+
+
+FILE_DIGESTS = FileDigests()
+"""The server's own: every snapshot of a path source goes through it."""
+
+
+def _digest(files: Iterator[tuple[str, Path]], max_bytes: int, copy_to: Path | None,
+            known: FileDigests | None) -> str:
+    """The tree's hash: of every kept file's path, size and content digest, in order.
+
+    Copying (`copy_to`) reads every file anyway; hashing alone reads only the files
+    `known` has no digest for.
+    """
     h = hashlib.sha256()
     total = 0
     for rel, path in files:
-        data = path.read_bytes()
-        total += len(data)
+        data = path.read_bytes() if copy_to is not None or known is None else None
+        if known is None:
+            assert data is not None
+            size, sha = len(data), hashlib.sha256(data).hexdigest()
+        else:
+            size, sha = known.digest(path, data)
+        total += size
         if total > max_bytes:
             raise SnapshotError(
                 f"the project is larger than the snapshot limit of {max_bytes >> 20} MiB "
                 "(add build outputs and data to a skipped folder or raise the limit)"
             )
-        h.update(rel.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+        h.update(f"{rel}\0{size}\0{sha}\0".encode())
         if copy_to is not None:
+            assert data is not None
             dest = copy_to / rel
             dest.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
             dest.write_bytes(data)
@@ -87,25 +152,27 @@ def _digest(files: Iterator[tuple[str, Path]], max_bytes: int, copy_to: Path | N
 
 
 def snapshot_tree(
-    source: Path, snapshots_dir: Path, max_bytes: int = 200 << 20
+    source: Path, snapshots_dir: Path, max_bytes: int = 200 << 20,
+    known: FileDigests | None = FILE_DIGESTS,
 ) -> tuple[str, Path]:
     """Store `source` as `snapshots_dir/<hash>`; an existing identical snapshot is reused.
 
     The copy is built in a temp dir and renamed into place, so a reader never
     sees half a snapshot. Files are world-readable and read-only (0644/0755),
-    because the sandbox uid must read them but nobody may change them.
+    because the sandbox uid must read them but nobody may change them. `known`
+    spares reading the files that have not changed since they were last hashed.
     """
     if not source.is_dir():
         raise SnapshotError(f"{source} is not a directory")
     snapshots_dir.mkdir(parents=True, exist_ok=True)
-    digest = _digest(iter_files(source), max_bytes, None)
+    digest = _digest(iter_files(source), max_bytes, None, known)
     final = snapshots_dir / digest
     if final.is_dir():
         return digest, final
     tmp = snapshots_dir / f".tmp-{secrets.token_hex(6)}"
     tmp.mkdir(mode=0o755)
     try:
-        digest = _digest(iter_files(source), max_bytes, tmp)  # the tree may change meanwhile
+        digest = _digest(iter_files(source), max_bytes, tmp, known)  # it may change meanwhile
         return digest, _publish(tmp, snapshots_dir / digest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -123,7 +190,7 @@ def _publish(tmp: Path, final: Path) -> Path:
 
 def snapshot_hash(path: Path) -> str:
     """The content hash of a stored snapshot (or any tree), as snapshot_tree computes it."""
-    return _digest(iter_files(path), 1 << 62, None)
+    return _digest(iter_files(path), 1 << 62, None, None)
 
 
 def pack_snapshot(path: Path) -> bytes:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
 from assay.snapshots import (
+    FileDigests,
     SnapshotError,
     materialize_git,
     pack_snapshot,
+    snapshot_hash,
     snapshot_tree,
     unpack_snapshot,
 )
@@ -39,6 +43,38 @@ def test_hash_is_stable_and_ignores_junk(tmp_path: Path) -> None:
     (src / "pkg" / "__init__.py").write_text("X = 2\n")
     assert snapshot_tree(src, tmp_path / "snaps")[0] != digest
     assert (stored / "pkg" / "__init__.py").read_text() == "X = 1\n"  # stored copy is immutable
+
+
+def _age(root: Path, seconds: float) -> float:
+    """Set every file's mtime `seconds` back, as a checkout from a while ago has."""
+    then = time.time() - seconds
+    for folder, _, files in os.walk(root):
+        for name in files:
+            os.utime(Path(folder, name), (then, then))
+    return then
+
+
+def test_a_remembered_tree_hashes_as_a_full_read_and_sees_every_change(tmp_path: Path) -> None:
+    """Digests are remembered by stat; a change that keeps size and mtime (an editor's
+    save-in-place restoring the time, a checkout of a same-size file) is still seen."""
+    src = _tree(tmp_path / "src")
+    then = _age(src, 3600)
+    known = FileDigests()
+    snaps = tmp_path / "snaps"
+    first, _ = snapshot_tree(src, snaps, known=known)
+    assert first == snapshot_hash(src)  # the same hash whether it reads or remembers
+    assert snapshot_tree(src, snaps, known=known)[0] == first
+
+    module = src / "pkg" / "__init__.py"
+    module.write_text("X = 3\n")  # same size
+    os.utime(module, (then, then))  # and the same mtime as before
+    changed, stored = snapshot_tree(src, snaps, known=known)
+    assert changed != first and changed == snapshot_hash(src)
+    assert (stored / "pkg" / "__init__.py").read_text() == "X = 3\n"
+
+    (src / "pkg" / "new.py").write_text("")
+    (src / "README.md").unlink()
+    assert snapshot_tree(src, snaps, known=known)[0] == snapshot_hash(src) != changed
 
 
 def test_size_limit(tmp_path: Path) -> None:
