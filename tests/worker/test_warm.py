@@ -301,6 +301,28 @@ def test_a_project_providing_a_module_the_runner_holds_runs_cold(
     assert "provides pluggy" in (rec.outcome.start_note or "")
 
 
+def test_files_that_no_import_finds_do_not_send_a_job_cold(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    """humanize keeps `docs/time.md`: a name the runner has imported (`time`), but no
+    module. Only packages and modules can shadow what the runner holds."""
+    project = scratch / "proj"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "time.md").write_text("# Time\n")
+    (project / "docs" / "json.txt").write_text("{}")
+    (project / "logging.cfg").write_text("[loggers]\n")
+    (project / "my-data").mkdir()  # no import reaches a name with a dash
+    (project / "test_it.py").write_text("def test_ok():\n    pass\n")
+    _, snap = snapshot_tree(project, scratch / "snaps")
+    snap.chmod(0o755)
+    job = make_job(base_python, scratch, [ref("r", "test_it.py::test_ok")],
+                   isolation="bwrap", snapshot=snap)
+
+    rec = _warm_run(lambda warm: record(job, warm=warm), warm_home)
+    assert rec.results["r"].outcome == "passed", rec.results["r"].failure
+    assert rec.outcome.start == "warm", rec.outcome.start_note
+
+
 def test_turned_off_every_job_runs_cold_and_says_why(
     base_python: Path, scratch: Path, warm_home: Path
 ) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.machinery
 import itertools
 import logging
 import os
@@ -42,6 +43,11 @@ files, not the directory Assay is installed in (which may be someone's home)."""
 START_FAILED = 198
 """The exit code of a warm child that could not become the job (see `_warm_main`)."""
 PROJECT_SCAN_DEPTH = 2
+MODULE_SUFFIXES = tuple(sorted({*importlib.machinery.SOURCE_SUFFIXES,
+                                *importlib.machinery.EXTENSION_SUFFIXES, ".pyc"},
+                               key=len, reverse=True))
+"""What a file must end with to be imported as a module (longest first: `.abi3.so`
+before `.so`)."""
 
 
 @dataclass(frozen=True)
@@ -190,10 +196,12 @@ def _clear_home(home: Path) -> None:
 def project_names(ws: Workspace) -> set[str]:
     """Top-level import names the job's project could provide, generously counted.
 
-    Every directory and module name in the project's top levels (and one level
-    down, for `src/`, `lib/` and similar layouts), plus what its site files
-    name: a false positive only costs a cold start, a miss would run the
-    environment's copy of the project's code.
+    Every directory (a package, or a namespace package) and Python module in the
+    project's top levels (and one level down, for `src/`, `lib/` and similar
+    layouts, and the test folders pytest puts on sys.path), plus what its site
+    files name: a false positive costs a cold start, a miss would run the
+    environment's copy of the project's code. Other files are not importable:
+    humanize's `docs/time.md` once sent its every job cold.
     """
     names: set[str] = set()
     roots = [ws.project]
@@ -202,10 +210,12 @@ def project_names(ws: Workspace) -> set[str]:
         for root in roots:
             with contextlib.suppress(OSError):
                 for entry in os.scandir(root):
-                    if entry.name.startswith("."):
+                    is_dir = entry.is_dir(follow_symlinks=True)
+                    name = _import_name(entry.name, is_dir)
+                    if name is None:
                         continue
-                    names.add(entry.name.split(".", 1)[0])
-                    if depth == 0 and entry.is_dir(follow_symlinks=False):
+                    names.add(name)
+                    if depth == 0 and is_dir and not entry.is_symlink():
                         below.append(Path(entry.path))
         roots = below
     site = ws.plugin_dir / "site"
@@ -217,6 +227,18 @@ def project_names(ws: Workspace) -> set[str]:
                 with contextlib.suppress(OSError):
                     names.update(top.read_text("utf-8").split())
     return names
+
+
+def _import_name(entry: str, is_dir: bool) -> str | None:
+    """The name `import` would find `entry` by, or None when it is not importable."""
+    if is_dir:
+        name = entry
+    else:
+        suffix = next((s for s in MODULE_SUFFIXES if entry.endswith(s)), None)
+        if suffix is None:
+            return None
+        name = entry[: -len(suffix)]
+    return name if name.isidentifier() else None
 
 
 def unsafe_reason(server: ForkServer, ws: Workspace) -> str | None:
