@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assay.orchestrator.batching import batch_size, job_wall_seconds, plan_batches
+from assay.orchestrator.batching import batch_size, job_wall_seconds, largest_first, plan_batches
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,14 @@ def test_a_module_that_fits_in_a_job_is_never_cut() -> None:
 def test_a_bigger_job_gets_a_longer_wall_clock() -> None:
     assert job_wall_seconds(900.0, 150, 200) == 900.0
     assert job_wall_seconds(900.0, 25_000, 200) == 900.0 * 125
+
+
+def test_the_largest_job_starts_first_and_ties_keep_plan_order() -> None:
+    items = ([Item(f"tests/test_a.py::t{i}") for i in range(60)]
+             + [Item(f"tests/test_b.py::t{i}") for i in range(60)]
+             + [Item(f"tests/test_time.py::t{i}") for i in range(300)])
+    jobs = plan_batches(items, slots=2, min_size=100)
+    assert [len(j) for j in jobs] == [60, 150, 150, 60]  # the big module's parts in between
+    order = largest_first(jobs)
+    assert order == [1, 2, 0, 3]
+    assert {i.nodeid.split("::")[0] for i in jobs[order[0]] if i.nodeid} == {"tests/test_time.py"}

@@ -15,7 +15,7 @@ from assay.db.base import utcnow
 from assay.db.models import ExecutionPlan, Project, RunStatus, TestCase, TestRun
 from assay.environments import EnvironmentBuildError
 from assay.orchestrator import results
-from assay.orchestrator.batching import job_wall_seconds, plan_batches
+from assay.orchestrator.batching import job_wall_seconds, largest_first, plan_batches
 from assay.orchestrator.executor import JobSpec
 from assay.orchestrator.recorder import PlanRecorder
 from assay.runner import ItemFinished, ItemStarted, JobItem
@@ -97,12 +97,8 @@ class PlanExecution:
                                            work.project_settings)
             await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, snap.digest))
             batches = plan_batches(work.items, orch.executor.slots, settings.batch_size)
-            await asyncio.gather(
-                *(
-                    self._run_batch(work, n, b, snap, recorder)
-                    for n, b in enumerate(batches)
-                )
-            )
+            await asyncio.gather(*(self._run_batch(work, n, batches[n], snap, recorder)
+                                   for n in largest_first(batches)))
         except EnvironmentBuildError as exc:
             error = f"building the project's environment failed:\n{exc.log_tail}"
         except asyncio.CancelledError:
