@@ -23,8 +23,9 @@ when it ends, as under the cold reaper.
 It runs as the sandbox's uid, exactly as a cold test does (under bubblewrap,
 dropped by setpriv before it starts), so a child has nothing to drop but
 lowers its rlimits and sets no_new_privs. Run as:
-python -s _warm_main.py PLUGIN_DIR SCRATCH_DIR, where PLUGIN_DIR holds
-`_assay_stream.py` and SCRATCH_DIR is an empty directory it may write in.
+python -s _warm_main.py PLUGIN_DIR SCRATCH_DIR [-p no:PLUGIN ...], where PLUGIN_DIR
+holds `_assay_stream.py`, SCRATCH_DIR is an empty directory it may write in, and the
+rest are the plugins the environment's jobs turn off.
 """
 
 import contextlib
@@ -59,22 +60,24 @@ START_FAILED = 198
 MESSAGE_LIMIT = 1 << 20
 
 
-def warm_up(plugin_dir: str, scratch: str) -> None:
+def warm_up(plugin_dir: str, scratch: str, disabled: list[str]) -> None:
     """Import what every job in this environment imports before its first test.
 
     By running pytest once, on an empty directory, with Assay's plugin: the
     plugins then come in exactly as in a job (through pytest's assertion-rewriting
     import hook, so a job's pytest does not warn that they were imported before
     it could rewrite them), and so do the libraries the plugins load late, such
-    as hypothesis (imported by its plugin's terminal summary).
+    as hypothesis (imported by its plugin's terminal summary). `disabled` are the
+    `-p no:<plugin>` arguments every job of the environment passes: what they turn
+    off must not be imported here either.
     """
     sys.path.insert(0, plugin_dir)
     os.makedirs(scratch, exist_ok=True)
     os.chdir(scratch)
     import pytest
 
-    pytest.main(["-q", "-p", "_assay_stream", "-p", "no:cacheprovider", "--collect-only",
-                 scratch])
+    pytest.main(["-q", "-p", "_assay_stream", "-p", "no:cacheprovider", *disabled,
+                 "--collect-only", scratch])
     os.chdir("/")
     sys.path.remove(plugin_dir)
 
@@ -287,7 +290,7 @@ def main() -> int:
     control = socket.socket(fileno=CONTROL_FD)
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(
         os.path.abspath(__file__))]
-    warm_up(sys.argv[1], sys.argv[2])
+    warm_up(sys.argv[1], sys.argv[2], sys.argv[3:])
     gc.disable()
     gc.freeze()  # children share these pages: the collector must not touch them
     Zygote(control).serve()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assay.environments.runner_plugins import disable_args
 from assay.runner.pytest_config import pinned_args
 from assay.runner.workspace import PLUGIN_MODULE
 from assay.sandbox import REPORT_FD
@@ -20,7 +21,7 @@ def run_argv(
 ) -> list[str]:
     """One pytest process for a batch: collection errors in one file spare the others."""
     return [
-        str(python), "-m", "pytest", *COMMON, *pinned_args(rootdir),
+        str(python), "-m", "pytest", *COMMON, *disable_args(python), *pinned_args(rootdir),
         "--continue-on-collection-errors",
         f"--assay-report-fd={REPORT_FD}",
         f"--assay-select={select_file}",
@@ -41,7 +42,8 @@ def pytest_arguments(argv: list[str]) -> list[str]:
 
 def collect_argv(python: Path, project: Path, override: list[str] | None = None) -> list[str]:
     """Like `pytest --collect-only -q` run by hand in the project: same config, same ids."""
-    return [str(python), "-m", "pytest", *COMMON, *pinned_args(project), "--collect-only",
+    return [str(python), "-m", "pytest", *COMMON, *disable_args(python), *pinned_args(project),
+            "--collect-only",
             "--continue-on-collection-errors",
             f"--assay-report-fd={REPORT_FD}", *(override or [])]
 

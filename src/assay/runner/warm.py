@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assay.environments.runner_plugins import disable_args
 from assay.runner.pytest_cmd import environment_root
 from assay.runner.workspace import PLUGIN_SOURCE, Workspace, safe_name
 from assay.sandbox.forkserver import ForkServer, ForkServerError
@@ -125,7 +126,7 @@ class WarmRunners:
         try:
             server = await ForkServer.start(
                 [str(python), "-s", str(runner_dir / "_warm_main.py"), str(runner_dir),
-                 str(home / ".tmp" / "warm-up")], home=home,
+                 str(home / ".tmp" / "warm-up"), *disable_args(python)], home=home,
                 readonly_paths=[*environment_root(python), runner_dir])
         except ForkServerError as exc:
             reason = f"the warm runner did not start: {exc}"

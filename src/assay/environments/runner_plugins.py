@@ -1,0 +1,83 @@
+"""Pytest plugins an environment holds only because Assay's runner installed them.
+
+Every environment gets `RUNNER_PACKAGES`, hypothesis among them (generated tests may
+use it). An installed package's pytest plugin loads in every pytest of the
+environment, used or not, and hypothesis's is heavy: it cost a one-test pytest half a
+second of start-up (0.72 s against 0.18 s), and the hundred modules it imports made
+humanize's suite a third slower (freezegun patches every loaded module each time it
+freezes the clock). The project's developers, who do not have hypothesis, pay neither.
+So when nothing the project asked for requires such a package, its plugin is turned
+off (`-p no:<name>`) in the project's pytest runs; the package itself stays importable
+for the tests that use it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+RUNNER_PLUGINS = {"hypothesis": "hypothesispytest"}
+"""Runner packages with a pytest plugin: distribution name -> the plugin's name."""
+
+_REQUIRES = re.compile(r"^Requires-Dist:\s*([A-Za-z0-9][A-Za-z0-9._-]*)(.*)$", re.MULTILINE)
+_EXTRA = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
+_ASKED_EXTRAS = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*\[([^\]]*)\]")
+_cache: dict[tuple[str, int], tuple[str, ...]] = {}
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
+
+def unrequested_plugins(python: Path) -> tuple[str, ...]:
+    """The plugins of runner packages nothing in `python`'s environment asked for.
+
+    Asked for: named by the environment's requirements (the project's declared
+    dependencies, in its `state.json`), or required by an installed distribution
+    besides the package itself: always, or through an extra the requirements ask
+    for (`pytest`'s own `dev` extra names hypothesis; no one installs it). Other
+    markers count as met (a false "asked for" only costs the start-up). Read from
+    the installed metadata, once per state of site-packages.
+    """
+    venv = python.parent.parent
+    sites = sorted(venv.glob("lib/python*/site-packages"))
+    if not sites:
+        return ()
+    key = (str(sites[0]), sites[0].stat().st_mtime_ns)
+    if key not in _cache:
+        _cache[key] = _unrequested(venv, sites[0])
+    return _cache[key]
+
+
+def _unrequested(venv: Path, site: Path) -> tuple[str, ...]:
+    present = {_name(d.name.split("-", 1)[0]): d for d in site.glob("*.dist-info")}
+    candidates = {dist for dist in RUNNER_PLUGINS if dist in present}
+    if not candidates:
+        return ()
+    try:
+        state = json.loads((venv.parent / "state.json").read_text("utf-8"))
+        requirements = [str(r) for r in state.get("requirements", [])]
+    except (OSError, ValueError):
+        return ()  # not an environment Assay built: leave its plugins as they are
+    asked = {_name(r) for r in requirements}
+    extras = {(_name(r), _name(extra)) for r in requirements
+              if (m := _ASKED_EXTRAS.match(r)) for extra in m.group(1).split(",")}
+    for name, dist in present.items():
+        if name in candidates:
+            continue
+        try:
+            metadata = (dist / "METADATA").read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        for required, marker in _REQUIRES.findall(metadata):
+            needed = [_name(e) for e in _EXTRA.findall(marker)]
+            if not needed or any((name, extra) in extras for extra in needed):
+                asked.add(_name(required))
+    return tuple(RUNNER_PLUGINS[d] for d in sorted(candidates - asked))
+
+
+def disable_args(python: Path) -> list[str]:
+    """`-p no:<plugin>` for each of `unrequested_plugins(python)`."""
+    return [arg for plugin in unrequested_plugins(python) for arg in ("-p", f"no:{plugin}")]
