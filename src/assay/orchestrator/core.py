@@ -59,9 +59,11 @@ class Orchestrator:
         self.stopping = False
 
     # -- database helpers -------------------------------------------------------------
-    async def read(self, fn: Callable[[Session], T]) -> T:
+    async def read(self, fn: Callable[[Session], T], *, readonly: bool = False) -> T:
+        """`fn` in a transaction of its own, in a thread; `readonly` when it only reads
+        (on SQLite it then waits for no writer)."""
         def work() -> T:
-            with self.db.session() as session:
+            with self.db.session(readonly=readonly) as session:
                 return fn(session)
 
         return await asyncio.to_thread(work)

@@ -88,17 +88,22 @@ class PlanExecution:
     async def run(self) -> None:
         orch = self.orch
         error: str | None = None
+        noted: asyncio.Task[Any] | None = None
         try:
-            work = await orch.read(lambda s: load_work(s, self.plan_id))
+            work = await orch.read(lambda s: load_work(s, self.plan_id), readonly=True)
             self.recorder = recorder = PlanRecorder(
                 orch.writer, _PlanRef(self.plan_id, work.project_id))
             settings = orch.settings
             snap = await asyncio.to_thread(snapshot_source, work.source, settings,
                                            work.project_settings)
-            await orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, snap.digest))
+            # Written beside the first job's start, not before it: the writer keeps the
+            # order, so the plan has its snapshot and start time before any run result.
+            noted = asyncio.create_task(
+                orch.writer.submit(lambda s: _set_snapshot(s, self.plan_id, snap.digest)))
             batches = plan_batches(work.items, orch.executor.slots, settings.batch_size)
             await asyncio.gather(*(self._run_batch(work, n, batches[n], snap, recorder)
                                    for n in largest_first(batches)))
+            await noted
         except EnvironmentBuildError as exc:
             error = f"building the project's environment failed:\n{exc.log_tail}"
         except asyncio.CancelledError:
@@ -106,6 +111,8 @@ class PlanExecution:
         except Exception as exc:
             log.exception("plan %s failed before its tests could run", self.plan_id)
             error = f"{type(exc).__name__}: {exc}"
+        if noted is not None:
+            await asyncio.gather(noted, return_exceptions=True)  # its error is told above
         if self.recorder is not None:
             await self.recorder.drain()
         if error and orch.stopping:
