@@ -168,11 +168,13 @@ class PlanExecution:
             with orch.running_job(work.created_at):
                 outcome = await orch.executor.run(spec, on_event, self.cancel)
         log.info(
-            "job %s done: exit=%s timed_out=%s isolation=%s",
+            "job %s done: exit=%s timed_out=%s isolation=%s start=%s%s",
             spec.job_id,
             outcome.exit_code,
             outcome.timed_out,
             outcome.isolation,
+            outcome.start,
+            f" ({outcome.start_note})" if outcome.start == "cold" and outcome.start_note else "",
         )
 
 
