@@ -208,8 +208,11 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
+/** A duration to read at a glance. Under half a millisecond is "<1 ms", not "0 ms":
+ *  most unit tests are that fast, and "0 ms" reads as "did not run". */
 export function seconds(s: number | null | undefined): string {
   if (s === null || s === undefined) return "—";
+  if (s < 0.0005) return "<1 ms";
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
   const m = Math.floor(s / 60);

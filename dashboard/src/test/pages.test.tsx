@@ -8,7 +8,7 @@ import { failureSummary } from "../pages/ExecutionPage";
 import { codeProblem } from "../pages/TestCaseEditor";
 import { symbolNames } from "../pages/GenerateDialog";
 import { problemRange } from "../components/CodeEditor";
-import { StatusBadge, ProgressBar } from "../components/ui";
+import { StatusBadge, ProgressBar, seconds } from "../components/ui";
 import { ApiError } from "../api/client";
 import type { Role, SymbolInfo } from "../api/types";
 import { ProjectPicker } from "../components/project";
@@ -222,5 +222,16 @@ describe("small pieces", () => {
     const bar = screen.getByRole("progressbar", { name: "Plan progress" });
     expect(bar).toHaveAttribute("aria-valuenow", "3");
     expect(bar).toHaveAttribute("aria-valuetext", "3 of 5 finished");
+  });
+});
+
+describe("seconds", () => {
+  it("shows a test faster than a millisecond as under one, never as 0 ms", () => {
+    expect(seconds(0.0002)).toBe("<1 ms");
+    expect(seconds(0)).toBe("<1 ms");
+    expect(seconds(0.0007)).toBe("1 ms");
+    expect(seconds(0.25)).toBe("250 ms");
+    expect(seconds(3.456)).toBe("3.46 s");
+    expect(seconds(null)).toBe("—");
   });
 });
