@@ -83,13 +83,20 @@ def lease_identity(isolation: str) -> Iterator[Identity]:
     if os.geteuid() != 0:
         yield Identity(None, None)
         return
-    folder = _lease_dir() if isolation == "bwrap" and _mapped(SANDBOX_UIDS) else None
-    fd, uid = _lease_uid(folder) if folder is not None else (None, NOBODY)
+    fd: int | None = None
+    identity = Identity(NOBODY, NOBODY)
     try:
-        if fd is None or folder is None:
-            yield Identity(NOBODY, NOBODY)
-        else:
-            yield Identity(uid, uid, _write_names(folder, uid))
+        folder = _lease_dir() if isolation == "bwrap" and _mapped(SANDBOX_UIDS) else None
+        if folder is not None:
+            fd, uid = _lease_uid(folder)
+            if fd is not None:
+                identity = Identity(uid, uid, _write_names(folder, uid))
+    except OSError as exc:  # a read-only /run, a full disk: the run goes on, shared
+        log.warning("could not lease a sandbox uid (%s): this sandbox shares uid %d",
+                    exc, NOBODY)
+        identity = Identity(NOBODY, NOBODY)
+    try:
+        yield identity
     finally:
         if fd is not None:
             os.close(fd)  # releases the flock
