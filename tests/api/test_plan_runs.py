@@ -110,6 +110,10 @@ def test_a_selection_plan_has_one_run_per_case_in_order_and_pages_through_them_a
     assert [run["test_case_id"] for run in walked] == [c.id for c in cases]
     assert [run["name"] for run in walked] == [c.reference or c.title for c in cases]
     assert len({run["id"] for run in walked}) == n  # every run exactly once
+    # The database made their ids in the plan's order (time, then position), so they
+    # were appended to the primary key's index, not scattered over it.
+    assert [run["id"] for run in walked] == sorted(run["id"] for run in walked)
+    assert all(len(run["id"]) == 32 and int(run["id"], 16) >= 0 for run in walked)
     assert all(run["status"] == "queued" and run["attempt"] == 0 for run in walked)
 
     # Offset pages give the same sequence, and so do small pages.

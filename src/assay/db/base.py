@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Executable, MetaData, TypeDecorator
@@ -33,8 +34,19 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """Primary keys are random UUID strings: safe to expose, portable across databases."""
-    return uuid.uuid4().hex
+    """A primary key: 32 hex digits, the creation time's milliseconds then 80 random bits.
+
+    Safe to expose (unguessable) and portable across databases. Time first, as in
+    UUIDv7: ids made one after another land at the end of every B-tree that holds
+    them, instead of on a random page each (a plan's 100,000 runs, a suite's 100,000
+    cases: their primary keys, and the runs' `test_case_id` index, are appended to).
+    """
+    return id_prefix() + f"{secrets.randbits(80):020x}"
+
+
+def id_prefix(at_ns: int | None = None) -> str:
+    """The 12 hex digits of milliseconds an id made at `at_ns` (default: now) starts with."""
+    return f"{(time.time_ns() if at_ns is None else at_ns) // 1_000_000:012x}"
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, String, cast, func, insert, litera
 from sqlalchemy.orm import Session
 
 from assay.contracts import events as ev
-from assay.db.base import INSERT_CHUNK, Base, affected, new_id, utcnow
+from assay.db.base import INSERT_CHUNK, Base, affected, id_prefix, new_id, utcnow
 from assay.db.models import (
     ExecutionPlan,
     PlanStatus,
@@ -144,11 +144,16 @@ def count_selected(session: Session, selected: Selected) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _random_id(session: Session) -> ColumnElement[str]:
-    """A fresh random 32-hex-digit id per row, made by the database (like `new_id`)."""
+def _ordered_id(session: Session, position: ColumnElement[int]) -> ColumnElement[str]:
+    """A fresh 32-hex-digit id per row, made by the database: `new_id`'s milliseconds,
+    the row's position (8 digits) and 48 random bits, so a plan's runs are appended to
+    the primary key's index in order, as `new_id`'s are."""
+    prefix = literal(id_prefix(), String)
     if session.get_bind().dialect.name == "postgresql":
-        return func.replace(cast(func.gen_random_uuid(), String), "-", "")
-    return func.lower(func.hex(func.randomblob(16)))
+        random = func.substr(func.replace(cast(func.gen_random_uuid(), String), "-", ""), 1, 12)
+        return prefix.concat(func.lpad(func.to_hex(position), 8, "0")).concat(random)
+    return prefix.concat(func.printf("%08x", position)).concat(
+        func.lower(func.hex(func.randomblob(6))))
 
 
 def create_plan_selected(
@@ -179,7 +184,7 @@ def create_plan_selected(
     )
     position = func.row_number().over(order_by=selected.order_by) - 1
     rows = selected.stmt.with_only_columns(
-        _random_id(session),
+        _ordered_id(session, position),
         literal(plan.id, String),
         TestCase.id,
         func.coalesce(func.nullif(TestCase.reference, ""), TestCase.title),
