@@ -283,20 +283,25 @@ def test_a_per_test_timeout_fails_that_test_and_the_batch_goes_on_warm(
     assert rec.outcome.start == "warm"
 
 
+def _one_passing_test_of(project: Path, python: Path, scratch: Path, home: Path) -> Recorded:
+    """`project` with a passing `test_it.py` added, snapshotted and run with warm runners."""
+    (project / "test_it.py").write_text("def test_ok():\n    pass\n")
+    _, snap = snapshot_tree(project, scratch / "snaps")
+    snap.chmod(0o755)
+    job = make_job(python, scratch, [ref("r", "test_it.py::test_ok")],
+                   isolation="bwrap", snapshot=snap)
+    rec = _warm_run(lambda warm: record(job, warm=warm), home)
+    assert rec.results["r"].outcome == "passed", rec.results["r"].failure
+    return rec
+
+
 def test_a_project_providing_a_module_the_runner_holds_runs_cold(
     base_python: Path, scratch: Path, warm_home: Path
 ) -> None:
     project = scratch / "proj"
     (project / "pluggy").mkdir(parents=True)  # a name pytest itself imports
     (project / "pluggy" / "notes.txt").write_text("not code")
-    (project / "test_it.py").write_text("def test_ok():\n    pass\n")
-    _, snap = snapshot_tree(project, scratch / "snaps")
-    snap.chmod(0o755)
-    job = make_job(base_python, scratch, [ref("r", "test_it.py::test_ok")],
-                   isolation="bwrap", snapshot=snap)
-
-    rec = _warm_run(lambda warm: record(job, warm=warm), warm_home)
-    assert rec.results["r"].outcome == "passed", rec.results["r"].failure
+    rec = _one_passing_test_of(project, base_python, scratch, warm_home)
     assert rec.outcome.start == "cold" and rec.results["r"].start == "cold"
     assert "provides pluggy" in (rec.outcome.start_note or "")
 
@@ -312,14 +317,7 @@ def test_files_that_no_import_finds_do_not_send_a_job_cold(
     (project / "docs" / "json.txt").write_text("{}")
     (project / "logging.cfg").write_text("[loggers]\n")
     (project / "my-data").mkdir()  # no import reaches a name with a dash
-    (project / "test_it.py").write_text("def test_ok():\n    pass\n")
-    _, snap = snapshot_tree(project, scratch / "snaps")
-    snap.chmod(0o755)
-    job = make_job(base_python, scratch, [ref("r", "test_it.py::test_ok")],
-                   isolation="bwrap", snapshot=snap)
-
-    rec = _warm_run(lambda warm: record(job, warm=warm), warm_home)
-    assert rec.results["r"].outcome == "passed", rec.results["r"].failure
+    rec = _one_passing_test_of(project, base_python, scratch, warm_home)
     assert rec.outcome.start == "warm", rec.outcome.start_note
 
 

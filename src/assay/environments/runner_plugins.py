@@ -17,18 +17,22 @@ import json
 import re
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 RUNNER_PLUGINS = {"hypothesis": "hypothesispytest"}
 """Runner packages with a pytest plugin: distribution name -> the plugin's name."""
 
-_REQUIRES = re.compile(r"^Requires-Dist:\s*([A-Za-z0-9][A-Za-z0-9._-]*)(.*)$", re.MULTILINE)
+_REQUIRES = re.compile(r"^Requires-Dist:\s*(.+)$", re.MULTILINE)
 _EXTRA = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
-_ASKED_EXTRAS = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*\[([^\]]*)\]")
 _cache: dict[tuple[str, int], tuple[str, ...]] = {}
 
 
-def _name(requirement: str) -> str:
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+def _parsed(requirement: str) -> Requirement | None:
+    try:
+        return Requirement(requirement)
+    except InvalidRequirement:
+        return None  # a path, a URL, an option: names no distribution
 
 
 def unrequested_plugins(python: Path) -> tuple[str, ...]:
@@ -52,7 +56,7 @@ def unrequested_plugins(python: Path) -> tuple[str, ...]:
 
 
 def _unrequested(venv: Path, site: Path) -> tuple[str, ...]:
-    present = {_name(d.name.split("-", 1)[0]): d for d in site.glob("*.dist-info")}
+    present = {canonicalize_name(d.name.split("-", 1)[0]): d for d in site.glob("*.dist-info")}
     candidates = {dist for dist in RUNNER_PLUGINS if dist in present}
     if not candidates:
         return ()
@@ -61,9 +65,9 @@ def _unrequested(venv: Path, site: Path) -> tuple[str, ...]:
         requirements = [str(r) for r in state.get("requirements", [])]
     except (OSError, ValueError):
         return ()  # not an environment Assay built: leave its plugins as they are
-    asked = {_name(r) for r in requirements}
-    extras = {(_name(r), _name(extra)) for r in requirements
-              if (m := _ASKED_EXTRAS.match(r)) for extra in m.group(1).split(",")}
+    wanted = [r for r in map(_parsed, requirements) if r is not None]
+    asked = {canonicalize_name(r.name) for r in wanted}
+    extras = {(canonicalize_name(r.name), canonicalize_name(e)) for r in wanted for e in r.extras}
     for name, dist in present.items():
         if name in candidates:
             continue
@@ -71,10 +75,13 @@ def _unrequested(venv: Path, site: Path) -> tuple[str, ...]:
             metadata = (dist / "METADATA").read_text("utf-8", errors="replace")
         except OSError:
             continue
-        for required, marker in _REQUIRES.findall(metadata):
-            needed = [_name(e) for e in _EXTRA.findall(marker)]
+        for line in _REQUIRES.findall(metadata):
+            required = _parsed(line)
+            if required is None:
+                continue
+            needed = [canonicalize_name(e) for e in _EXTRA.findall(str(required.marker or ""))]
             if not needed or any((name, extra) in extras for extra in needed):
-                asked.add(_name(required))
+                asked.add(canonicalize_name(required.name))
     return tuple(RUNNER_PLUGINS[d] for d in sorted(candidates - asked))
 
 

@@ -80,80 +80,69 @@ async def run_sandboxed(
     the workspace) must lie inside the workspace.
     """
     mode = resolve_isolation(isolation)
-    with lease_identity(mode) as identity:
-        return await _run(argv, workspace, cwd, mode, identity, limits, readonly_paths,
-                          env, on_stdout_line, on_report_line, cancel)
-
-
-async def _run(
-    argv: list[str], workspace: Path, cwd: Path | None, mode: str, identity: Identity,
-    limits: Limits, readonly_paths: Sequence[Path], env: Mapping[str, str] | None,
-    on_stdout_line: Callable[[str], None] | None,
-    on_report_line: Callable[[str], None] | None, cancel: asyncio.Event | None,
-) -> SandboxResult:
-    """`run_sandboxed` as `identity`, which this run holds until it ends."""
-    workspace, cwd, nproc_base = await asyncio.to_thread(
-        _prepare, workspace, cwd, readonly_paths, argv[0], identity, mode
-    )
-    command = list(argv)
-    launcher = identity
-    if mode == "bwrap":
-        readable = sandbox_readable([*readonly_paths, *_program(argv[0])])
-        view = View(workspace=workspace, readonly=tuple(readable), cwd=cwd)
-        command = bwrap_argv(argv, view=view, identity=identity)
-        launcher = Identity(None, None)  # bwrap binds as us, then drops (see bwrap_argv)
-    report_r, report_w = os.pipe() if on_report_line else (-1, -1)
-    config = {
-        "argv": command,
-        "cwd": str(cwd),
-        "env": scrubbed_env(workspace, env),
-        "uid": launcher.uid,
-        "gid": launcher.gid,
-        "rlimits": limits.rlimits(nproc_base=nproc_base),
-        "fd_map": [[report_w, REPORT_FD]] if on_report_line else [],
-        "private_net": mode == "process" and os.geteuid() == 0,
-        "parent": os.getpid(),
-    }
-    started = time.monotonic()
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-S", str(REAPER), json.dumps(config),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            pass_fds=(report_w,) if on_report_line else (),
+    with lease_identity(mode) as identity:  # held until the run ends
+        workspace, cwd, nproc_base = await asyncio.to_thread(
+            _prepare, workspace, cwd, readonly_paths, argv[0], identity, mode
         )
-    finally:
+        command = list(argv)
+        launcher = identity
+        if mode == "bwrap":
+            readable = sandbox_readable([*readonly_paths, *_program(argv[0])])
+            view = View(workspace=workspace, readonly=tuple(readable), cwd=cwd)
+            command = bwrap_argv(argv, view=view, identity=identity)
+            launcher = Identity(None, None)  # bwrap binds as us, then drops (see bwrap_argv)
+        report_r, report_w = os.pipe() if on_report_line else (-1, -1)
+        config = {
+            "argv": command,
+            "cwd": str(cwd),
+            "env": scrubbed_env(workspace, env),
+            "uid": launcher.uid,
+            "gid": launcher.gid,
+            "rlimits": limits.rlimits(nproc_base=nproc_base),
+            "fd_map": [[report_w, REPORT_FD]] if on_report_line else [],
+            "private_net": mode == "process" and os.geteuid() == 0,
+            "parent": os.getpid(),
+        }
+        started = time.monotonic()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", str(REAPER), json.dumps(config),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(report_w,) if on_report_line else (),
+            )
+        finally:
+            if on_report_line:
+                os.close(report_w)
+        out = TailBuffer(limits.output_bytes, on_stdout_line)
+        err = TailBuffer(limits.output_bytes)
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            asyncio.create_task(pump(proc.stdout, out)),
+            asyncio.create_task(pump(proc.stderr, err)),
+        ]
         if on_report_line:
-            os.close(report_w)
-    out = TailBuffer(limits.output_bytes, on_stdout_line)
-    err = TailBuffer(limits.output_bytes)
-    assert proc.stdout is not None and proc.stderr is not None
-    readers = [
-        asyncio.create_task(pump(proc.stdout, out)),
-        asyncio.create_task(pump(proc.stderr, err)),
-    ]
-    if on_report_line:
-        readers.append(asyncio.create_task(read_report(report_r, on_report_line)))
+            readers.append(asyncio.create_task(read_report(report_r, on_report_line)))
 
-    timed_out = cancelled = False
-    try:
-        timed_out, cancelled = await _wait(proc, limits.wall_seconds, cancel)
-    except BaseException:
-        terminate_now(proc)
-        raise
-    finally:
-        await drain(readers)
-    return SandboxResult(
-        exit_code=proc.returncode,
-        timed_out=timed_out,
-        cancelled=cancelled,
-        stdout=out.text(),
-        stderr=err.text(),
-        duration_s=time.monotonic() - started,
-        isolation=mode,
-    )
+        timed_out = cancelled = False
+        try:
+            timed_out, cancelled = await _wait(proc, limits.wall_seconds, cancel)
+        except BaseException:
+            terminate_now(proc)
+            raise
+        finally:
+            await drain(readers)
+        return SandboxResult(
+            exit_code=proc.returncode,
+            timed_out=timed_out,
+            cancelled=cancelled,
+            stdout=out.text(),
+            stderr=err.text(),
+            duration_s=time.monotonic() - started,
+            isolation=mode,
+        )
 
 
 def _program(program: str) -> list[Path]:
