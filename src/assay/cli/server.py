@@ -2,29 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import FrameType
-
 import typer
-import uvicorn
-
-from assay.config import get_settings
-
-
-class StoppingServer(uvicorn.Server):
-    """uvicorn, telling open WebSockets to close as soon as a stop signal arrives.
-
-    uvicorn waits for open connections before it runs the app's shutdown; live
-    sockets would hold every stop for the whole graceful timeout.
-    """
-
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
-        super().__init__(config)
-        self.on_exit = on_exit
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.on_exit()
-        super().handle_exit(sig, frame)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +12,12 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, help="Port (ASSAY_PORT)."),
     ) -> None:
         """Start the API server, the dashboard and the orchestrator."""
+        import uvicorn
+
         from assay import logs
         from assay.api.app import create_app
+        from assay.cli.stopping_server import StoppingServer
+        from assay.config import get_settings
 
         settings = get_settings()
         logs.configure(settings.log_level)
@@ -53,6 +35,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def migrate() -> None:
         """Apply database migrations (the server also does this on start)."""
+        from assay.config import get_settings
         from assay.db.migrate import upgrade
 
         settings = get_settings()

@@ -1,6 +1,12 @@
 """All models, imported here so `Base.metadata` knows every table."""
 
-from assay.db.models.enums import (
+from assay.db.models.event import Event
+from assay.db.models.execution import ExecutionPlan, TestRun
+from assay.db.models.generation import Generation, GenerationCandidate
+from assay.db.models.project import Project
+from assay.db.models.test_case import TestCase, TestCaseTag
+from assay.db.models.user import ApiToken, User
+from assay.vocabulary import (
     Origin,
     PlanStatus,
     Priority,
@@ -9,12 +15,6 @@ from assay.db.models.enums import (
     TestStatus,
     Trigger,
 )
-from assay.db.models.event import Event
-from assay.db.models.execution import ExecutionPlan, TestRun
-from assay.db.models.generation import Generation, GenerationCandidate
-from assay.db.models.project import Project
-from assay.db.models.test_case import TestCase, TestCaseTag
-from assay.db.models.user import ApiToken, User
 
 __all__ = [
     "ApiToken",

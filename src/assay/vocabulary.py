@@ -1,4 +1,7 @@
-"""The small vocabularies stored as strings (portable across SQLite and PostgreSQL)."""
+"""The small vocabularies Assay stores as strings (portable across SQLite and PostgreSQL).
+
+Outside `assay.db` so that the CLI can name them (`--role`) without importing SQLAlchemy.
+"""
 
 from __future__ import annotations
 
