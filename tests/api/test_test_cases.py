@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -352,6 +354,35 @@ def test_sorting_and_pagination(client: TestClient, admin: Headers, new_test: Ne
     assert sorted(seen) == sorted(all_ids) and len(seen) == 7
     assert get(limit=200)["limit"] == 200
     assert get(offset=50)["items"] == []
+
+
+def test_a_cursor_walk_reports_the_total_its_first_page_counted(
+    client: TestClient, admin: Headers, new_test: NewTest
+) -> None:
+    """The pages after the first answer the total they were handed instead of counting
+    every matching row again; a fresh first page, or an offset page, counts afresh."""
+    for i in range(3):
+        new_test(title=f"walk {i}")
+
+    def get(**params: Any) -> dict[str, Any]:
+        r = client.get(f"{API}/tests", headers=admin, params={"q": "walk", **params})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = get(limit=2)
+    assert first["total"] == 3
+    new_test(title="walk 3")
+    second = get(limit=2, cursor=first["next_cursor"])
+    assert second["total"] == 3
+    assert len(second["items"]) == 1  # the page itself is read now: the new case is newest
+    assert get(limit=2)["total"] == 4
+    assert get(limit=2, offset=2)["total"] == 4
+
+    cursor = json.loads(base64.urlsafe_b64decode(first["next_cursor"]))
+    for total in (-1, "3", True, 1.5):
+        forged = base64.urlsafe_b64encode(json.dumps([*cursor[:2], total]).encode()).decode()
+        r = client.get(f"{API}/tests", headers=admin, params={"cursor": forged})
+        assert r.status_code == 422 and "cursor" in r.json()["detail"], total
 
 
 def test_bulk_update(client: TestClient, admin: Headers, new_test: NewTest, db: Database) -> None:
