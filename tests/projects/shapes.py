@@ -295,6 +295,46 @@ TEST_EXTRAS_FLIT = {
     """,
 }
 
+SHADOWED_BY_ITS_REGISTRY_COPY = {
+    # A project the test tools themselves depend on, as pluggy, packaging and iniconfig
+    # are for pytest: the environment holds the registry's copy of it (here hypothesis's
+    # sortedcontainers), which the developers' `pip install -e .` replaces.
+    "pyproject.toml": """
+        [build-system]
+        requires = ["setuptools>=64"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "sortedcontainers"
+        version = "0.0.1.dev7"
+
+        [project.entry-points."sortedcontainers.fixture"]
+        mark = "sortedcontainers:MARK"
+
+        [tool.setuptools]
+        packages = ["sortedcontainers"]
+    """,
+    "sortedcontainers/__init__.py": 'MARK = "the project under test"\n',
+    "tests/test_installed.py": """
+        from importlib.metadata import entry_points, version
+
+        import sortedcontainers
+
+
+        def test_the_code_is_the_projects():
+            assert sortedcontainers.MARK == "the project under test"
+
+
+        def test_the_metadata_is_the_projects():
+            assert version("sortedcontainers") == "0.0.1.dev7"
+
+
+        def test_the_entry_points_are_the_projects():
+            found = entry_points(group="sortedcontainers.fixture")
+            assert [ep.name for ep in found] == ["mark"]
+    """,
+}
+
 SHAPES = {
     "c-extension": C_EXTENSION,
     "test-extras-flit": TEST_EXTRAS_FLIT,
@@ -302,6 +342,7 @@ SHAPES = {
     "requirements-dev": REQUIREMENTS_DEV,
     "tox-cov-addopts": TOX_COV,
     "module-fails-to-collect": BROKEN_MODULE,
+    "shadowed-by-its-registry-copy": SHADOWED_BY_ITS_REGISTRY_COPY,
 }
 
 REFERENCE_INSTALL = {
@@ -311,6 +352,7 @@ REFERENCE_INSTALL = {
     "tox-cov-addopts": ["-e", ".", "pytest-cov"],
     "module-fails-to-collect": ["-e", "."],
     "test-extras-flit": ["-e", ".[test]"],
+    "shadowed-by-its-registry-copy": ["-e", "."],
 }
 COLLECTION_ERRORS = {"module-fails-to-collect": ["tests/test_broken.py"]}
 """Shapes whose reference run continues past collection errors to compare the rest."""

@@ -244,5 +244,26 @@ def lay_site(site: Path, dest: Path, project: Path) -> None:
                                 encoding="utf-8", errors="surrogateescape")
 
 
-SITECUSTOMIZE = "import site\nsite.addsitedir({site!r})\n"
-"""Makes a job's site dir a real site directory, so its `.pth` files are processed."""
+SITECUSTOMIZE = """\
+import site
+import sys
+
+_before = set(sys.path)
+site.addsitedir({site!r})
+_ours = [p for p in sys.path if p not in _before]
+_rest = [p for p in sys.path if p in _before]
+_packages = set(getattr(site, "getsitepackages", list)())
+_at = next((i for i, p in enumerate(_rest) if p in _packages), len(_rest))
+sys.path[:] = _rest[:_at] + _ours + _rest[_at:]
+del _before, _ours, _rest, _packages, _at
+"""
+"""Makes a job's site dir a real site directory, so its `.pth` files are processed, and
+puts it (with the paths its `.pth` files add) just before the environment's
+site-packages: as if the project were installed there.
+
+The environment may hold the registry's copy of the project itself, pulled in by a
+test tool that depends on it (pluggy, packaging and iniconfig are pytest's; a test
+dependency's dependency): `pip install -e .` would replace that copy, and
+`importlib.metadata` would find the project's version and entry points. Appended
+after site-packages, as `addsitedir` does, the project's own metadata came second.
+"""
