@@ -21,6 +21,7 @@ Runs a real `assay serve` (SQLite, local executor, sandboxed pytest) and measure
 
 Prints a table and writes JSON under bench/results/. Usage:
     .venv/bin/python bench/execution.py [--plans 200] [--poll-plans 20] [--clients 100]
+        [--project-files 0]
 """
 
 from __future__ import annotations
@@ -290,6 +291,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--event-plans", type=int, default=20)
     parser.add_argument("--one-test", type=int, default=30)
+    parser.add_argument("--project-files", type=int, default=0,
+                        help="extra modules in the sample project (default none)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="assay-bench-"))
@@ -301,6 +304,9 @@ def main() -> None:
         proj = root / "sample"
         proj.mkdir()
         (proj / "mod.py").write_text("VALUE = 1\n")
+        for i in range(args.project_files):  # a real project's size: every job copies it
+            (proj / "sample_pkg" / f"part{i % 40}").mkdir(parents=True, exist_ok=True)
+            (proj / "sample_pkg" / f"part{i % 40}" / f"m{i}.py").write_text("X = 1\n" * 40)
 
         server = Server(root, envs)
         try:

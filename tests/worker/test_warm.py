@@ -231,6 +231,47 @@ def test_nothing_one_warm_job_leaves_reaches_the_next(
     assert second.results["checker"].outcome == "passed", second.results["checker"].failure
 
 
+def test_the_next_jobs_copy_is_made_ahead_out_of_the_running_jobs_reach(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    snapshot = scratch / "snapshot"
+    snapshot.mkdir()
+    (snapshot / "data.txt").write_text("original\n")
+    writer = code("writer", textwrap.dedent(f"""
+        import os
+
+        def test_writes_in_its_copy_and_cannot_see_the_next():
+            with open("data.txt", "a") as f:
+                f.write("changed by the first job\\n")
+            home = os.path.dirname(os.path.dirname(os.getcwd()))
+            assert home.startswith({str(warm_home)!r}), home
+            assert not os.path.exists(home + ".next"), "the next job's copy is in reach"
+    """))
+    reader = code("reader", textwrap.dedent("""
+        def test_sees_the_snapshot_as_it_is():
+            assert open("data.txt").read() == "original\\n"
+    """))
+
+    async def scenario(warm: WarmRunners) -> tuple[Recorded, Recorded, int, bool]:
+        first = await record(make_job(base_python, scratch, [writer], isolation="bwrap",
+                                      snapshot=snapshot), warm=warm)
+        copies = warm.copies(base_python)
+        assert copies is not None
+        await asyncio.to_thread(copies.wait)
+        staged = any(copies.staging.iterdir())
+        second = await record(_job(make_job(base_python, scratch, [reader], isolation="bwrap",
+                                            snapshot=snapshot), "second"), warm=warm)
+        return first, second, copies.reused, staged
+
+    first, second, reused, staged = _warm_run(scenario, warm_home)
+    assert first.outcome.start == second.outcome.start == "warm"
+    assert first.results["writer"].outcome == "passed", first.results["writer"].failure
+    assert staged, "no copy was made ahead for the next job"
+    assert second.results["reader"].outcome == "passed", second.results["reader"].failure
+    assert reused == 1
+    assert (snapshot / "data.txt").read_text() == "original\n"
+
+
 def test_cancel_kills_a_warm_jobs_whole_tree(
     base_python: Path, scratch: Path, warm_home: Path
 ) -> None:

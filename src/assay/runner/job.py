@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 
 from assay.environments.install import InstalledProject, ProjectBuildError, ensure_installed
 from assay.runner.models import ItemFinished, ItemStarted, Job, JobOutcome
@@ -23,7 +24,7 @@ from assay.runner.pytest_cmd import USAGE_ERROR, environment_root, pytest_argume
 from assay.runner.pytest_config import neutralized, neutralized_note
 from assay.runner.tracker import Event, Tracker
 from assay.runner.warm import START_FAILED, WarmRunners, unsafe_reason
-from assay.runner.workspace import Workspace, create_workspace, prepare
+from assay.runner.workspace import Workspace, copy_project, create_workspace, prepare
 from assay.sandbox import (
     Limits,
     SandboxResult,
@@ -70,7 +71,9 @@ async def run_job(
     async with warm.lease(job.python, mode) as leased:
         server = leased if isinstance(leased, ForkServer) else None
         note = leased if isinstance(leased, str) else None
-        outcome = await _run_in(job, on_event, cancel, mode, installed, server, note, started)
+        copies = warm.copies(job.python) if server is not None else None
+        outcome = await _run_in(job, on_event, cancel, mode, installed, server, note, started,
+                                copies.copy if copies is not None else copy_project)
         if server is not None and outcome.warm_failed:
             await warm.discard(job.python)  # a fresh one for the next job
         return outcome
@@ -79,7 +82,7 @@ async def run_job(
 async def _run_in(
     job: Job, on_event: OnEvent, cancel: asyncio.Event | None, mode: str,
     installed: InstalledProject | None, server: ForkServer | None, note: str | None,
-    started: float,
+    started: float, copy: Callable[[Path | None, Path], None] = copy_project,
 ) -> JobOutcome:
     base = server.home if server is not None else job.workspaces_dir
     root = await asyncio.to_thread(create_workspace, base, job.job_id)
@@ -91,7 +94,7 @@ async def _run_in(
     tracker = Tracker(job.items, {}, job.limits.output_bytes)
     try:
         try:
-            ws = await asyncio.to_thread(prepare, job, root, installed)
+            ws = await asyncio.to_thread(prepare, job, root, installed, copy)
         except OSError as exc:
             tracker.close_all(f"could not prepare the workspace: {exc}")
         else:

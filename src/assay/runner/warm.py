@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assay.environments.runner_plugins import disable_args
+from assay.runner.copy_ahead import CopyAhead
 from assay.runner.pytest_cmd import environment_root
 from assay.runner.workspace import PLUGIN_SOURCE, Workspace, safe_name
 from assay.sandbox.forkserver import ForkServer, ForkServerError
@@ -81,6 +82,7 @@ class WarmRunners:
         self.enabled = enabled
         self.max_runs = max_runs
         self._servers: dict[str, ForkServer] = {}
+        self._copies: dict[str, CopyAhead] = {}
         self._identities: dict[str, _Identity] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failed: dict[_Identity, str] = {}
@@ -141,16 +143,24 @@ class WarmRunners:
             return reason
         self._servers[key] = server
         self._identities[key] = identity
+        self._copies[key] = CopyAhead(_copies_dir(home))
         return server
 
     async def discard(self, python: Path) -> None:
         """Stop the runner for `python` (it failed a job, or its environment changed)."""
         server = self._servers.pop(str(python), None)
         self._identities.pop(str(python), None)
+        copies = self._copies.pop(str(python), None)
+        if copies is not None:
+            await asyncio.to_thread(copies.close)
         if server is not None:
             await server.close()
             await asyncio.to_thread(shutil.rmtree, server.home, True)
             await asyncio.to_thread(shutil.rmtree, _runner_dir(server.home), True)
+
+    def copies(self, python: Path) -> CopyAhead | None:
+        """Where the runner for `python` keeps its next job's copy of the project."""
+        return self._copies.get(str(python))
 
     def server_pid(self, python: Path) -> int | None:
         """The host pid of the process tree serving `python` now (its reaper), if any."""
@@ -164,6 +174,11 @@ class WarmRunners:
 
 def _runner_dir(home: Path) -> Path:
     return home.with_name(home.name + ".runner")
+
+
+def _copies_dir(home: Path) -> Path:
+    """Beside the home, not in it: no job in the sandbox can see the next one's copy."""
+    return home.with_name(home.name + ".next")
 
 
 def _install_runner(home: Path, runner_dir: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,9 +79,14 @@ def copy_project(snapshot_dir: Path | None, dest: Path) -> None:
     shutil.copytree(snapshot_dir, dest, symlinks=True)
 
 
-def prepare(job: Job, root: Path, installed: InstalledProject | None = None) -> Workspace:
+def prepare(
+    job: Job, root: Path, installed: InstalledProject | None = None,
+    copy: Callable[[Path | None, Path], None] = copy_project,
+) -> Workspace:
+    """The job's workspace in `root`; `copy` makes its project (a warm runner's ready
+    copy, see `assay.runner.copy_ahead`)."""
     ws = Workspace(root=root, project=root / "project", plugin_dir=root / ".assay")
-    copy_project(installed.tree if installed else job.snapshot_dir, ws.project)
+    copy(installed.tree if installed else job.snapshot_dir, ws.project)
     ws.plugin_dir.mkdir()
     shutil.copyfile(PLUGIN_SOURCE, ws.plugin_dir / f"{PLUGIN_MODULE}.py")
     if installed is not None:
