@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
+import subprocess
+import sys
 import textwrap
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -270,6 +273,54 @@ def test_the_next_jobs_copy_is_made_ahead_out_of_the_running_jobs_reach(
     assert second.results["reader"].outcome == "passed", second.results["reader"].failure
     assert reused == 1
     assert (snapshot / "data.txt").read_text() == "original\n"
+
+
+def test_a_dead_processs_runner_directories_are_swept_and_a_live_ones_kept(
+    base_python: Path, scratch: Path, warm_home: Path
+) -> None:
+    """A process killed with its warm runners leaves their homes, files and copies
+    ahead behind; the next process to start a runner removes them, never a live one's."""
+    holder = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from assay.runner.warm import _copies_dir, _own, _runner_dir
+
+        home = Path({str(warm_home)!r}) / sys.argv[1]
+        _own(home)
+        for path in (home, _runner_dir(home), _copies_dir(home)):
+            (path / "project").mkdir(parents=True)
+        print("ready", flush=True)
+        sys.stdin.read()
+    """)
+    procs = {name: subprocess.Popen([sys.executable, "-c", holder, name], text=True,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+             for name in ("warm-venv-1-0", "warm-venv-2-0")}
+    for proc in procs.values():
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    dead, live = procs["warm-venv-1-0"], procs["warm-venv-2-0"]
+    dead.send_signal(signal.SIGKILL)
+    dead.wait()
+
+    def names() -> set[str]:
+        return {p.name for p in warm_home.iterdir()}
+
+    async def scenario(warm: WarmRunners) -> tuple[Recorded, set[str]]:
+        one = code("one", "def test_one():\n    pass\n")
+        rec = await record(make_job(base_python, scratch, [one], isolation="bwrap"), warm=warm)
+        return rec, names()
+
+    try:
+        rec, during = _warm_run(scenario, warm_home)
+    finally:
+        live.communicate("")
+    assert rec.outcome.start == "warm", rec.outcome.start_note
+    assert not {n for n in during if n.startswith("warm-venv-1-0")}, during
+    assert {"warm-venv-2-0", "warm-venv-2-0.runner", "warm-venv-2-0.next",
+            "warm-venv-2-0.lock"} <= during
+    ours = {n for n in during if not n.startswith("warm-venv-2-0")}
+    assert any(n.endswith(".lock") for n in ours), ours  # this process's runner holds one
+    # Closing the runners removes all of theirs, lock included; the live one's stay.
+    assert {n for n in names() if not n.startswith("warm-venv-2-0")} == set()
 
 
 def test_cancel_kills_a_warm_jobs_whole_tree(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import importlib.machinery
 import itertools
 import logging
@@ -83,6 +84,8 @@ class WarmRunners:
         self.max_runs = max_runs
         self._servers: dict[str, ForkServer] = {}
         self._copies: dict[str, CopyAhead] = {}
+        self._owned: dict[str, int] = {}  # python -> fd of its runner's held `.lock`
+        self._swept = False
         self._identities: dict[str, _Identity] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failed: dict[_Identity, str] = {}
@@ -124,6 +127,10 @@ class WarmRunners:
         home = self.home_root / f"warm-{safe_name(python.parent.parent.name)}-{os.getpid()}-" \
             f"{next(self._starts)}"
         runner_dir = _runner_dir(home)
+        if not self._swept:
+            self._swept = True
+            await asyncio.to_thread(sweep_abandoned, self.home_root)
+        owned = await asyncio.to_thread(_own, home)
         await asyncio.to_thread(_install_runner, home, runner_dir)
         try:
             server = await ForkServer.start(
@@ -131,12 +138,14 @@ class WarmRunners:
                  str(home / ".tmp" / "warm-up"), *disable_args(python)], home=home,
                 readonly_paths=[*environment_root(python), runner_dir])
         except ForkServerError as exc:
+            await asyncio.to_thread(_disown, home, owned)
             reason = f"the warm runner did not start: {exc}"
             log.warning("%s", reason)
             self._failed[identity] = reason[:2000]
             return self._failed[identity]
         if server.ready.threads > 1:
             await server.close()
+            await asyncio.to_thread(_remove_runner, home, owned)
             reason = ("the environment's pytest plugins start threads when imported, so a "
                       "forked copy would be unsafe")
             self._failed[identity] = reason
@@ -144,6 +153,7 @@ class WarmRunners:
         self._servers[key] = server
         self._identities[key] = identity
         self._copies[key] = CopyAhead(_copies_dir(home))
+        self._owned[key] = owned
         return server
 
     async def discard(self, python: Path) -> None:
@@ -153,10 +163,10 @@ class WarmRunners:
         copies = self._copies.pop(str(python), None)
         if copies is not None:
             await asyncio.to_thread(copies.close)
+        owned = self._owned.pop(str(python), None)
         if server is not None:
             await server.close()
-            await asyncio.to_thread(shutil.rmtree, server.home, True)
-            await asyncio.to_thread(shutil.rmtree, _runner_dir(server.home), True)
+            await asyncio.to_thread(_remove_runner, server.home, owned)
 
     def copies(self, python: Path) -> CopyAhead | None:
         """Where the runner for `python` keeps its next job's copy of the project."""
@@ -174,6 +184,61 @@ class WarmRunners:
 
 def _runner_dir(home: Path) -> Path:
     return home.with_name(home.name + ".runner")
+
+
+def _lock_file(home: Path) -> Path:
+    return home.with_name(home.name + ".lock")
+
+
+def _own(home: Path) -> int:
+    """Hold `<home>.lock` for the runner's life: what tells a live runner's directories
+    from those of a process that died without removing them (pids do not tell, across
+    the PID namespaces of containers sharing one workspaces dir)."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    # Locked under a name no sweep looks at, then renamed: a sweep never sees it free.
+    fresh = home.with_name(f".{home.name}.lock-new")
+    fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(fresh, _lock_file(home))
+    return fd
+
+
+def _disown(home: Path, fd: int | None) -> None:
+    with contextlib.suppress(OSError):
+        _lock_file(home).unlink()
+    if fd is not None:
+        os.close(fd)
+
+
+def _remove_runner(home: Path, fd: int | None) -> None:
+    """The runner's home, its files, its copy ahead, then its lock: in that order, so a
+    sweep that finds the lock free finds nothing of it still in use."""
+    for path in (home, _runner_dir(home), _copies_dir(home)):
+        shutil.rmtree(path, ignore_errors=True)
+    _disown(home, fd)
+
+
+def sweep_abandoned(home_root: Path) -> list[Path]:
+    """Remove the directories of warm runners whose process died without removing them
+    (a crash, a SIGKILL): each holds a project copy or more, and nothing else would.
+    A runner whose lock is still held is alive and left alone. Returns the homes removed.
+    """
+    removed = []
+    with contextlib.suppress(OSError):
+        for lock in home_root.glob("warm-*.lock"):
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)  # held: its runner is alive
+                continue
+            home = lock.with_name(lock.name.removesuffix(".lock"))
+            _remove_runner(home, fd)
+            removed.append(home)
+    return removed
 
 
 def _copies_dir(home: Path) -> Path:
