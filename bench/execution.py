@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,10 +111,28 @@ class Server:
                 return dict(plan)
             time.sleep(interval)
 
+    @contextlib.contextmanager
+    def events(self) -> Iterator[Any]:
+        """A WebSocket on the event stream, past its hello and catch-up."""
+        ws_url = self.url.replace("http", "ws") + f"/api/v1/ws?token={self.token}"
+        with ws_connect(ws_url, max_size=None) as ws:
+            json.loads(ws.recv())  # hello
+            json.loads(ws.recv())  # caught_up
+            yield ws
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(60)
         self.log.close()
+
+
+def until_finished(ws: Any, plan_id: str) -> None:
+    """Read events until `plan_id`'s `plan.finished`."""
+    while True:
+        msg = json.loads(ws.recv())
+        if msg["type"] == "plan.finished" and msg.get("plan_id", msg.get(
+                "payload", {}).get("plan_id")) == plan_id:
+            return
 
 
 def tree_cpu_s(root_pid: int) -> float:
@@ -146,20 +166,13 @@ def one_test_plans(server: Server, project: str, n: int) -> dict[str, float]:
     """POST -> plan.finished (seen on a WebSocket) and tree CPU per plan, `n` one after another."""
     test = server.add(project, "def test_one():\n    assert 1 + 1 == 2\n", title="one")
     server.wait(server.plan(project, [test]))  # environment, snapshot, warm runner ready
-    ws_url = server.url.replace("http", "ws") + f"/api/v1/ws?token={server.token}"
     samples: list[float] = []
-    with ws_connect(ws_url, max_size=None) as ws:
-        json.loads(ws.recv())  # hello
-        json.loads(ws.recv())  # caught_up
+    with server.events() as ws:
         cpu0 = tree_cpu_s(server.proc.pid)
         for _ in range(n):
             sent = time.perf_counter()
             plan_id = server.plan(project, [test])
-            while True:
-                msg = json.loads(ws.recv())
-                if msg["type"] == "plan.finished" and msg.get("plan_id", msg.get(
-                        "payload", {}).get("plan_id")) == plan_id:
-                    break
+            until_finished(ws, plan_id)
             samples.append(time.perf_counter() - sent)
         cpu = tree_cpu_s(server.proc.pid) - cpu0
     runs = server.api.get(f"/execution/plans/{plan_id}").json()["runs"]
@@ -209,19 +222,12 @@ def dispatch_latency(server: Server, project: str, n: int, *, websocket: bool = 
             started = datetime.fromisoformat(plan["runs"][0]["started_at"])
             samples.append((started - sent).total_seconds() * 1000)
         return samples
-    ws_url = server.url.replace("http", "ws") + f"/api/v1/ws?token={server.token}"
     samples = []
-    with ws_connect(ws_url, max_size=None) as ws:
-        json.loads(ws.recv())  # hello
-        json.loads(ws.recv())  # caught_up
+    with server.events() as ws:
         for _ in range(n):
             sent = datetime.now(UTC)
             plan_id = server.plan(project, [test])
-            while True:
-                msg = json.loads(ws.recv())
-                if msg["type"] == "plan.finished" and msg.get("plan_id", msg.get(
-                        "payload", {}).get("plan_id")) == plan_id:
-                    break
+            until_finished(ws, plan_id)
             plan = server.api.get(f"/execution/plans/{plan_id}").json()
             started = datetime.fromisoformat(plan["runs"][0]["started_at"])
             samples.append((started - sent).total_seconds() * 1000)

@@ -13,6 +13,7 @@ for the tests that use it.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 from pathlib import Path
@@ -23,7 +24,6 @@ from packaging.utils import canonicalize_name
 RUNNER_PLUGINS = {"hypothesis": "hypothesispytest"}
 """Runner packages with a pytest plugin: distribution name -> the plugin's name."""
 
-_REQUIRES = re.compile(r"^Requires-Dist:\s*(.+)$", re.MULTILINE)
 _EXTRA = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
 _cache: dict[tuple[str, int], tuple[str, ...]] = {}
 
@@ -56,7 +56,9 @@ def unrequested_plugins(python: Path) -> tuple[str, ...]:
 
 
 def _unrequested(venv: Path, site: Path) -> tuple[str, ...]:
-    present = {canonicalize_name(d.name.split("-", 1)[0]): d for d in site.glob("*.dist-info")}
+    # importlib.metadata reads another environment's site-packages as well as its own.
+    present = {canonicalize_name(d.metadata["Name"] or ""): d
+               for d in importlib.metadata.distributions(path=[str(site)])}
     candidates = {dist for dist in RUNNER_PLUGINS if dist in present}
     if not candidates:
         return ()
@@ -71,11 +73,7 @@ def _unrequested(venv: Path, site: Path) -> tuple[str, ...]:
     for name, dist in present.items():
         if name in candidates:
             continue
-        try:
-            metadata = (dist / "METADATA").read_text("utf-8", errors="replace")
-        except OSError:
-            continue
-        for line in _REQUIRES.findall(metadata):
+        for line in dist.requires or []:
             required = _parsed(line)
             if required is None:
                 continue

@@ -82,11 +82,8 @@ class WarmRunners:
         self.home_root = home_root
         self.enabled = enabled
         self.max_runs = max_runs
-        self._servers: dict[str, ForkServer] = {}
-        self._copies: dict[str, CopyAhead] = {}
-        self._owned: dict[str, int] = {}  # python -> fd of its runner's held `.lock`
+        self._runners: dict[str, _Runner] = {}
         self._swept = False
-        self._identities: dict[str, _Identity] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failed: dict[_Identity, str] = {}
         self._starts = itertools.count()
@@ -113,13 +110,13 @@ class WarmRunners:
     async def _ready(self, python: Path) -> ForkServer | str:
         key = str(python)
         identity = _identity(python)
-        server = self._servers.get(key)
-        if server is not None and (not server.alive or self._identities.get(key) != identity
-                                   or server.runs >= self.max_runs):
+        runner = self._runners.get(key)
+        if runner is not None and (not runner.server.alive or runner.identity != identity
+                                   or runner.server.runs >= self.max_runs):
             await self.discard(python)
-            server = None
-        if server is not None:
-            return server
+            runner = None
+        if runner is not None:
+            return runner.server
         if identity in self._failed:
             return self._failed[identity]
         # Unique per start: two copies of one environment are both "venv", and runners
@@ -150,36 +147,44 @@ class WarmRunners:
                       "forked copy would be unsafe")
             self._failed[identity] = reason
             return reason
-        self._servers[key] = server
-        self._identities[key] = identity
-        self._copies[key] = CopyAhead(_copies_dir(home))
-        self._owned[key] = owned
+        self._runners[key] = _Runner(server, identity, CopyAhead(_copies_dir(home)), owned)
         return server
 
     async def discard(self, python: Path) -> None:
         """Stop the runner for `python` (it failed a job, or its environment changed)."""
-        server = self._servers.pop(str(python), None)
-        self._identities.pop(str(python), None)
-        copies = self._copies.pop(str(python), None)
-        if copies is not None:
-            await asyncio.to_thread(copies.close)
-        owned = self._owned.pop(str(python), None)
-        if server is not None:
-            await server.close()
-            await asyncio.to_thread(_remove_runner, server.home, owned)
+        runner = self._runners.pop(str(python), None)
+        if runner is not None:
+            await runner.close()
 
     def copies(self, python: Path) -> CopyAhead | None:
         """Where the runner for `python` keeps its next job's copy of the project."""
-        return self._copies.get(str(python))
+        runner = self._runners.get(str(python))
+        return runner.copies if runner is not None else None
 
     def server_pid(self, python: Path) -> int | None:
         """The host pid of the process tree serving `python` now (its reaper), if any."""
-        server = self._servers.get(str(python))
-        return server.proc.pid if server is not None and server.alive else None
+        runner = self._runners.get(str(python))
+        return runner.server.proc.pid if runner is not None and runner.server.alive else None
 
     async def close(self) -> None:
-        for key in list(self._servers):
+        for key in list(self._runners):
             await self.discard(Path(key))
+
+
+@dataclass
+class _Runner:
+    """A started warm runner and what is its alone: the environment state it started
+    on, its next job's copy of the project, and the lock that says it is alive."""
+
+    server: ForkServer
+    identity: _Identity
+    copies: CopyAhead
+    lock_fd: int
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.copies.close)
+        await self.server.close()
+        await asyncio.to_thread(_remove_runner, self.server.home, self.lock_fd)
 
 
 def _runner_dir(home: Path) -> Path:
